@@ -1,0 +1,1 @@
+"""Clients generated from openapi/ by scripts/regenerate_client; never edit by hand."""

@@ -1,0 +1,1 @@
+"""A spec-faithful local stand-in for Remote's OAuth gateway."""

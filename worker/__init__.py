@@ -1,0 +1,1 @@
+"""The processes a partner runs: the Temporal worker, the web endpoints and the CLI."""
