@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -85,6 +86,8 @@ def generate(spec: Spec, out_dir: Path, config: Path) -> Path:
         capture_output=True,
         text=True,
         check=False,
+        # The generator's post-hooks call the pinned ruff that sits beside this interpreter.
+        env={**os.environ, "PATH": f"{generator.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
     if result.returncode != 0:
         raise DriftError(f"openapi-python-client failed on {spec.path.name}:\n{result.stdout}{result.stderr}")
