@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from sandbox.cli import sandbox_command
+
 app = typer.Typer(
     name="remote-oauth",
     help=(
@@ -13,6 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+app.command("sandbox")(sandbox_command)
 
 
 @app.callback()

@@ -1,0 +1,125 @@
+"""``/oauth/authorize``: the consent page a company admin sees, and the redirect back to the partner."""
+
+from __future__ import annotations
+
+import secrets
+from html import escape
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from sandbox.config import DEFAULT_SCOPE
+from sandbox.errors import OAuthError
+from sandbox.grants import parse_scope
+from sandbox.store import SandboxStore
+
+__all__ = ["authorize_page", "decide", "with_query"]
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body>
+{body}
+</body></html>
+"""
+
+
+def with_query(uri: str, params: dict[str, str | None]) -> str:
+    """``uri`` with ``params`` appended, keeping any query string it already has."""
+    parts = urlsplit(uri)
+    extra = urlencode({name: value for name, value in params.items() if value is not None})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status)
+
+
+def _error_page(message: str) -> HTMLResponse:
+    """Shown instead of a redirect: RFC 6749 section 4.1.2.1 forbids redirecting to an unverified URI."""
+    body = f"<h1>Authorization error</h1>\n<p>{escape(message)}</p>"
+    return _page("Authorization error", body, status=400)
+
+
+def _redirect(uri: str, params: dict[str, str | None]) -> RedirectResponse:
+    return RedirectResponse(with_query(uri, params), status_code=302, headers={"Cache-Control": "no-store"})
+
+
+def _approve(
+    store: SandboxStore, *, redirect_uri: str, scope: str, state: str | None, company_name: str
+) -> Response:
+    company = store.consent(company_name, scope)
+    code = store.issue_code(company, redirect_uri=redirect_uri, scope=scope)
+    return _redirect(redirect_uri, {"code": code, "state": state})
+
+
+def _consent_page(store: SandboxStore, request_id: str, company_name: str, scope: str) -> HTMLResponse:
+    items = "\n".join(f"  <li><code>{escape(one)}</code></li>" for one in scope.split())
+    body = f"""<h1>Connect {escape(company_name)}</h1>
+<p>The application <strong>{escape(store.config.client_id)}</strong> asks to act for
+<strong>{escape(company_name)}</strong> with these scopes:</p>
+<ul>
+{items}
+</ul>
+<form method="post" action="/oauth/authorize">
+  <input type="hidden" name="request_id" value="{escape(request_id)}">
+  <button type="submit" name="decision" value="approve">Approve</button>
+  <button type="submit" name="decision" value="deny">Deny</button>
+</form>"""
+    return _page(f"Connect {company_name}", body)
+
+
+async def authorize_page(request: Request) -> Response:
+    """Validate an authorize request, then show the consent page (or approve at once when configured)."""
+    store: SandboxStore = request.app.state.sandbox
+    query = request.query_params
+    if query.get("client_id") != store.config.client_id:
+        return _error_page("Unknown client_id.")
+    redirect_uri = query.get("redirect_uri")
+    if redirect_uri not in store.config.redirect_uris:
+        return _error_page("redirect_uri is not registered for this client.")
+    state = query.get("state")
+    response_type = query.get("response_type")
+    if response_type is None:
+        return _redirect(redirect_uri, {"error": "invalid_request", "state": state})
+    if response_type != "code":
+        return _redirect(redirect_uri, {"error": "unsupported_response_type", "state": state})
+    try:
+        scope = " ".join(parse_scope(query["scope"])) if "scope" in query else DEFAULT_SCOPE
+    except OAuthError as err:
+        return _redirect(
+            redirect_uri, {"error": err.error, "error_description": err.description, "state": state}
+        )
+    company_name = query.get("company_name") or f"Acme {secrets.token_hex(2)}"
+    # auto_approve=0 lets a human see the page even on an auto-approving sandbox; =1 alone grants nothing.
+    if store.config.auto_approve and query.get("auto_approve") != "0":
+        return _approve(store, redirect_uri=redirect_uri, scope=scope, state=state, company_name=company_name)
+    request_id = store.open_consent(
+        redirect_uri=redirect_uri, scope=scope, state=state, company_name=company_name
+    )
+    return _consent_page(store, request_id, company_name, scope)
+
+
+async def decide(request: Request) -> Response:
+    """The consent form's post: Approve redirects with a code, Deny with ``access_denied``."""
+    store: SandboxStore = request.app.state.sandbox
+    try:
+        form = parse_qs((await request.body()).decode())
+    except UnicodeDecodeError:
+        return _error_page("The form was not UTF-8.")
+    pending = store.take_consent(form.get("request_id", [""])[0])
+    if pending is None:
+        return _error_page("This consent request is unknown, already answered or expired; start again.")
+    decision = form.get("decision", [""])[0]
+    if decision == "approve":
+        return _approve(
+            store,
+            redirect_uri=pending.redirect_uri,
+            scope=pending.scope,
+            state=pending.state,
+            company_name=pending.company_name,
+        )
+    if decision == "deny":
+        return _redirect(pending.redirect_uri, {"error": "access_denied", "state": pending.state})
+    return _error_page("Choose Approve or Deny.")
