@@ -27,6 +27,7 @@ async def connect(
     profile: str | None = None,
     runtime: Runtime | None = None,
     identity: str | None = None,
+    lazy: bool = False,
 ) -> Client:
     """Connect with the payload codec, to the server that ``temporalio.envconfig`` describes.
 
@@ -41,6 +42,7 @@ async def connect(
         profile: envconfig profile; None means TEMPORAL_PROFILE or ``default``.
         runtime: A runtime with metrics (see :func:`runtime_with_metrics`), or the default one.
         identity: Worker/client identity shown in the Temporal UI; the SDK's default when None.
+        lazy: Connect on first use instead of now (a web app may start before Temporal is up).
 
     Raises:
         ConfigurationError: no keyring while one is required, or an unreadable envconfig file.
@@ -60,6 +62,7 @@ async def connect(
         data_converter=data_converter(keyring) if keyring is not None else DataConverter.default,
         runtime=runtime,
         identity=identity,
+        lazy=lazy,
     )
 
 
