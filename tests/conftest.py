@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,7 +29,7 @@ SEARCH_ATTRIBUTES = (
     SearchAttributeKey.for_keyword("RemoteOAuthState"),
     SearchAttributeKey.for_keyword("RemoteCompanyId"),
 )
-"""Registered on the dev server; the time-skipping server accepts them unregistered."""
+"""The company workflow's search attributes, registered on both servers (neither accepts them unregistered)."""
 
 
 def fresh_task_queue() -> str:
@@ -69,6 +71,13 @@ async def time_skipping_env(
         data_converter=data_converter(test_keyring),
     )
     try:
+        # start_time_skipping has no search_attributes parameter; the operator API does the same job.
+        keywords = dict.fromkeys(
+            (key.name for key in SEARCH_ATTRIBUTES), IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        )
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=keywords)
+        )
         yield env
     finally:
         await env.shutdown()

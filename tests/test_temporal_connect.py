@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from tests.conftest import SEARCH_ATTRIBUTES
 from worker import temporal
 from worker.temporal import connect, runtime_with_metrics, with_converter
 from workflows.codec import EncryptionCodec, Keyring
@@ -90,20 +90,35 @@ async def test_connect_reports_bad_envconfig_as_configuration_error(test_keyring
         await connect(test_keyring, env={"TEMPORAL_PROFILE": "nope"})
 
 
-async def test_dev_server_registers_the_search_attributes(
-    dev_server_env: WorkflowEnvironment, test_keyring: Keyring
-) -> None:
-    """The dev server fixture knows RemoteOAuthState and RemoteCompanyId as keywords."""
-    client = await connect(test_keyring, env={"TEMPORAL_ADDRESS": address(dev_server_env)})
-    response = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace="default")
+async def search_attributes_round_trip(env: WorkflowEnvironment, workflow_id: str) -> dict[str, str | None]:
+    """Start a workflow carrying both search attributes and read them back from the server."""
+    attributes = TypedSearchAttributes(
+        [SearchAttributePair(key, key.name.lower()) for key in SEARCH_ATTRIBUTES]
     )
-    registered = {
-        name: response.custom_attributes.get(name) for name in ("RemoteOAuthState", "RemoteCompanyId")
+    handle = await env.client.start_workflow(
+        "NotRegistered", id=workflow_id, task_queue=f"{workflow_id}-idle", search_attributes=attributes
+    )
+    described = (await handle.describe()).typed_search_attributes
+    return {key.name: described.get(key) for key in SEARCH_ATTRIBUTES}
+
+
+async def test_dev_server_knows_the_search_attributes(
+    dev_server_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The dev server fixture registers RemoteOAuthState and RemoteCompanyId as keywords."""
+    assert await search_attributes_round_trip(dev_server_env, f"sa-{task_queue}") == {
+        "RemoteOAuthState": "remoteoauthstate",
+        "RemoteCompanyId": "remotecompanyid",
     }
-    assert registered == {
-        "RemoteOAuthState": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "RemoteCompanyId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+
+
+async def test_time_skipping_server_knows_the_search_attributes(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The time-skipping fixture registers them too, so company workflows run there with hour-long timers."""
+    assert await search_attributes_round_trip(time_skipping_env, f"sa-{task_queue}") == {
+        "RemoteOAuthState": "remoteoauthstate",
+        "RemoteCompanyId": "remotecompanyid",
     }
 
 
