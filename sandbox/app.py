@@ -30,7 +30,7 @@ def create_app(config: SandboxConfig | None = None, *, clock: Callable[[], float
     """A fresh sandbox with its own state (``app.state.sandbox``), on ``clock`` for every time rule."""
     routes = [
         Route("/oauth/authorize", authorize_page, methods=["GET"]),
-        Route("/oauth/authorize", decide, methods=["POST"]),
+        Route("/oauth/consent", decide, methods=["POST"]),
         Route("/oauth2/token", token_endpoint, methods=["POST"]),
         Route("/v1/magic-link", magic_link, methods=["POST"]),
         Route("/v1/companies", companies, methods=["GET"]),

@@ -1,4 +1,4 @@
-"""``/oauth/authorize``: the consent page a company admin sees, and the redirect back to the partner."""
+"""``/oauth/authorize`` and its form ``/oauth/consent``: what a company admin sees, and the way back."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _consent_page(store: SandboxStore, request_id: str, company_name: str, scope
 <ul>
 {items}
 </ul>
-<form method="post" action="/oauth/authorize">
+<form method="post" action="/oauth/consent">
   <input type="hidden" name="request_id" value="{escape(request_id)}">
   <button type="submit" name="decision" value="approve">Approve</button>
   <button type="submit" name="decision" value="deny">Deny</button>

@@ -28,6 +28,7 @@ __all__ = [
     "Connected",
     "FakeClock",
     "RunningSandbox",
+    "asgi_client",
     "connect_company",
     "hs256_assertion",
     "running_sandbox",
@@ -148,6 +149,11 @@ class FakeClock:
         self.now += seconds
 
 
+def asgi_client(app: Starlette, *, base_url: str = "http://sandbox.test") -> httpx.AsyncClient:
+    """An httpx client that calls ``app`` in-process, without a socket."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
 @dataclass(frozen=True)
 class Connected:
     """Where the consent flow sent the browser back to, split into its parts."""
@@ -188,7 +194,7 @@ async def connect_company(
         if found is None:
             raise AssertionError("the consent page has no request_id")
         form = {"request_id": found.group(1), "decision": decision}
-        response = await client.post("/oauth/authorize", data=form)
+        response = await client.post("/oauth/consent", data=form)
     if response.status_code != 302:
         raise AssertionError(f"expected a redirect, got {response.status_code}: {response.text[:200]}")
     location = response.headers["location"]

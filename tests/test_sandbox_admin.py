@@ -1,0 +1,220 @@
+"""The sandbox admin API under ``/sandbox/``: companies, grants, stats, introspection, settings, reset."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
+from sandbox.testing import FakeClock, asgi_client, connect_company
+
+CONFIG = SandboxConfig()
+SECRET_FORM = {"client_id": CONFIG.client_id, "client_secret": CONFIG.client_secret}
+
+
+@dataclass
+class Sandbox:
+    """An in-process sandbox and its clock."""
+
+    client: httpx.AsyncClient
+    clock: FakeClock
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    """A fresh default sandbox."""
+    clock = FakeClock()
+    async with asgi_client(create_app(CONFIG, clock=clock)) as client:
+        yield Sandbox(client, clock)
+
+
+async def connect(client: httpx.AsyncClient, company_name: str = "Acme") -> dict[str, Any]:
+    """Consent and exchange the code; the token response."""
+    code = (await connect_company(client, company_name=company_name)).code
+    assert code is not None
+    data = {
+        **SECRET_FORM,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CONFIG.redirect_uris[0],
+    }
+    body: dict[str, Any] = (await client.post("/oauth2/token", data=data)).json()
+    return body
+
+
+async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    """One refresh request."""
+    data = {**SECRET_FORM, "grant_type": "refresh_token", "refresh_token": refresh_token}
+    return await client.post("/oauth2/token", data=data)
+
+
+async def test_stats_count_requests_by_grant_type_and_responses_by_status(sandbox: Sandbox) -> None:
+    """One code exchange and one refresh (one failing) are counted exactly, failures included."""
+    tokens = await connect(sandbox.client)
+    await refresh(sandbox.client, tokens["refresh_token"])
+    await refresh(sandbox.client, "made-up")
+    await sandbox.client.post("/oauth2/token", data={"grant_type": "password"})
+    stats = (await sandbox.client.get("/sandbox/stats")).json()
+    assert stats == {
+        "token_requests": {
+            "authorization_code": 1,
+            "refresh_token": 2,
+            "client_credentials": 0,
+            "urn:ietf:params:oauth:grant-type:jwt-bearer": 0,
+            "other": 1,
+        },
+        "token_responses": {"200": 2, "400": 2},
+        "rate_limited": 0,
+        "magic_links": 0,
+        "dropped_connections": 0,
+    }
+
+
+async def test_grants_show_issued_tokens_and_rotation() -> None:
+    """A grant lists its company, user, access tokens issued, refreshes and rotation generation."""
+    async with asgi_client(create_app(SandboxConfig(refresh_rotation="strict"), clock=FakeClock())) as client:
+        tokens = await connect(client)
+        second = (await refresh(client, tokens["refresh_token"])).json()
+        await refresh(client, second["refresh_token"])
+        grants = (await client.get("/sandbox/grants")).json()["grants"]
+    assert grants == [
+        {
+            "grant_id": grants[0]["grant_id"],
+            "company_id": tokens["company_id"],
+            "user_id": tokens["user_id"],
+            "scope": tokens["scope"],
+            "access_tokens_issued": 3,
+            "refresh_requests": 2,
+            "refresh_tokens_issued": 3,
+            "rotation_generation": 2,
+            "revoked": False,
+        }
+    ]
+
+
+async def test_revoking_a_company_shows_in_companies_and_grants(sandbox: Sandbox) -> None:
+    """Revocation marks the company and its grants revoked; unknown companies are 404."""
+    tokens = await connect(sandbox.client)
+    revoked = await sandbox.client.post(f"/sandbox/companies/{tokens['company_id']}/revoke")
+    unknown = await sandbox.client.post("/sandbox/companies/nope/revoke")
+    companies = (await sandbox.client.get("/sandbox/companies")).json()["companies"]
+    grants = (await sandbox.client.get("/sandbox/grants")).json()["grants"]
+    assert revoked.json() == {"company_id": tokens["company_id"], "revoked": True}
+    assert unknown.status_code == 404
+    assert [(c["id"], c["revoked"]) for c in companies] == [(tokens["company_id"], True)]
+    assert [g["revoked"] for g in grants] == [True]
+
+
+async def test_reconsent_after_revocation_issues_a_working_grant(sandbox: Sandbox) -> None:
+    """The same company consenting again gets new tokens; the old refresh token stays dead."""
+    old = await connect(sandbox.client)
+    await sandbox.client.post(f"/sandbox/companies/{old['company_id']}/revoke")
+    new = await connect(sandbox.client)
+    assert new["company_id"] == old["company_id"]
+    assert (await refresh(sandbox.client, new["refresh_token"])).status_code == 200
+    assert (await refresh(sandbox.client, old["refresh_token"])).status_code == 400
+
+
+async def test_employments_are_added_and_listed(sandbox: Sandbox) -> None:
+    """An employment gets a uuid and shows under its company with its status."""
+    tokens = await connect(sandbox.client)
+    added = (
+        await sandbox.client.post(
+            f"/sandbox/companies/{tokens['company_id']}/employments", json={"status": "active"}
+        )
+    ).json()
+    bad = await sandbox.client.post(
+        f"/sandbox/companies/{tokens['company_id']}/employments", json={"status": "x"}
+    )
+    companies = (await sandbox.client.get("/sandbox/companies")).json()["companies"]
+    assert companies[0]["employments"] == [{"id": added["employment_id"], "status": "active"}]
+    assert companies[0]["user_ids"] == [tokens["user_id"]]
+    assert bad.status_code == 422
+
+
+async def test_introspection_describes_access_and_refresh_tokens(sandbox: Sandbox) -> None:
+    """Introspection reports kind, company, user, scope, expiry and client; unknown tokens are inactive."""
+    tokens = await connect(sandbox.client)
+    access = (await sandbox.client.post("/sandbox/introspect", json={"token": tokens["access_token"]})).json()
+    refresh_info = (
+        await sandbox.client.post("/sandbox/introspect", json={"token": tokens["refresh_token"]})
+    ).json()
+    unknown = (await sandbox.client.post("/sandbox/introspect", json={"token": "nope"})).json()
+    assert access == {
+        "active": True,
+        "kind": "company",
+        "company_id": tokens["company_id"],
+        "user_id": tokens["user_id"],
+        "employment_id": None,
+        "scope": tokens["scope"],
+        "exp": int(sandbox.clock()) + 3600,
+        "client_id": CONFIG.client_id,
+    }
+    assert (refresh_info["active"], refresh_info["kind"]) == (True, "refresh")
+    assert unknown == {"active": False}
+
+
+async def test_expiring_a_companys_access_tokens_forces_a_refresh(sandbox: Sandbox) -> None:
+    """After the admin expires them, access tokens get 401 and a refresh brings a working one."""
+    tokens = await connect(sandbox.client)
+    expired = await sandbox.client.post(
+        "/sandbox/access-tokens/expire", json={"company_id": tokens["company_id"]}
+    )
+    old = await sandbox.client.get(
+        "/v1/companies", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    fresh = (await refresh(sandbox.client, tokens["refresh_token"])).json()
+    new = await sandbox.client.get(
+        "/v1/companies", headers={"Authorization": f"Bearer {fresh['access_token']}"}
+    )
+    assert expired.json() == {"expired": 1}
+    assert (old.status_code, new.status_code) == (401, 200)
+
+
+async def test_settings_change_at_run_time(sandbox: Sandbox) -> None:
+    """Changed settings apply to the next token response."""
+    changed = await sandbox.client.post(
+        "/sandbox/settings", json={"token_ttl": 60, "token_type": "Bearer", "refresh_rotation": "strict"}
+    )
+    tokens = await connect(sandbox.client)
+    rotated = (await refresh(sandbox.client, tokens["refresh_token"])).json()
+    assert changed.json() == {
+        "token_ttl": 60,
+        "token_type": "Bearer",
+        "refresh_rotation": "strict",
+        "rotation_grace_seconds": 60,
+        "rate_limit_per_minute": 250,
+        "magic_links_enabled": True,
+        "auto_approve": False,
+    }
+    assert (tokens["expires_in"], tokens["token_type"]) == (60, "Bearer")
+    assert rotated["refresh_token"] != tokens["refresh_token"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"token_type": "mac"}, {"refresh_rotation": "sometimes"}, {"token_ttl": "60"}, {"colour": "blue"}],
+)
+async def test_impossible_settings_are_422(sandbox: Sandbox, body: dict[str, Any]) -> None:
+    """Unknown settings, wrong JSON types and values the config rejects are 422 and change nothing."""
+    response = await sandbox.client.post("/sandbox/settings", json=body)
+    assert response.status_code == 422
+    assert (await sandbox.client.get("/sandbox/settings")).json()["token_type"] == "bearer"
+
+
+async def test_reset_forgets_everything(sandbox: Sandbox) -> None:
+    """Reset clears companies, grants, counters, faults and settings."""
+    await connect(sandbox.client)
+    await sandbox.client.post("/sandbox/settings", json={"token_ttl": 5})
+    await sandbox.client.post("/sandbox/faults", json={"kind": "http_500", "count": 1})
+    await sandbox.client.post("/sandbox/reset")
+    assert (await sandbox.client.get("/sandbox/companies")).json() == {"companies": []}
+    assert (await sandbox.client.get("/sandbox/grants")).json() == {"grants": []}
+    assert (await sandbox.client.get("/sandbox/faults")).json() == {"faults": []}
+    assert (await sandbox.client.get("/sandbox/settings")).json()["token_ttl"] == 3600
+    assert (await sandbox.client.get("/sandbox/stats")).json()["token_responses"] == {}
