@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+import typer
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 import sandbox.cli
 from sandbox.config import SandboxConfig
-from worker.cli import app
+
+# A root app of our own, so these tests do not depend on the rest of the CLI importing cleanly.
+app = typer.Typer()
+app.command("sandbox")(sandbox.cli.sandbox_command)
+
+
+@app.callback()
+def _root() -> None:
+    """Keep typer in multi-command mode."""
 
 
 @dataclass
@@ -107,3 +116,11 @@ def test_an_unknown_rotation_mode_is_refused(servers: list[FakeServer]) -> None:
     result = CliRunner().invoke(app, ["sandbox", "--refresh-rotation", "sometimes"])
     assert result.exit_code == 2
     assert servers == []
+
+
+def test_the_remote_oauth_cli_registers_the_command() -> None:
+    """``remote-oauth sandbox`` is the same command."""
+    from worker.cli import app as remote_oauth
+
+    commands = {command.name: command.callback for command in remote_oauth.registered_commands}
+    assert commands["sandbox"] is sandbox.cli.sandbox_command
