@@ -9,6 +9,7 @@ workflow that ends with an update or signal handler still running is a bug here.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -61,14 +62,11 @@ def test_keyring() -> Keyring:
     return Keyring.parse(TEST_KEYS)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def time_skipping_env(
-    test_server_binary: str, test_keyring: Keyring
-) -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (timers of hours pass in milliseconds); its client has the codec."""
+@contextlib.asynccontextmanager
+async def started_time_skipping(binary: str, keyring: Keyring) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server whose client has the codec, with our search attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_binary,
-        data_converter=data_converter(test_keyring),
+        test_server_existing_path=binary, data_converter=data_converter(keyring)
     )
     try:
         # start_time_skipping has no search_attributes parameter; the operator API does the same job.
@@ -81,6 +79,28 @@ async def time_skipping_env(
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env(
+    test_server_binary: str, test_keyring: Keyring
+) -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (timers of hours pass in milliseconds); its client has the codec."""
+    async with started_time_skipping(test_server_binary, test_keyring) as env:
+        yield env
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def own_time_skipping_env(
+    test_server_binary: str, test_keyring: Keyring
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for one test alone.
+
+    Skipping time on a shared server also fires the timers of earlier tests' workflows, whose workers are
+    gone: their workflow tasks never complete and time skipping stalls. Tests that sleep use this one.
+    """
+    async with started_time_skipping(test_server_binary, test_keyring) as env:
+        yield env
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

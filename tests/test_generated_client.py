@@ -66,9 +66,9 @@ async def test_parses_a_real_400() -> None:
 
 async def test_capitalised_bearer_is_normalised_before_the_generated_model() -> None:
     """The live gateway's ``Bearer`` crashes the generated enum; our parsing layer lower-cases it first."""
-    async with running_sandbox(SandboxConfig(token_type="Bearer")) as sandbox:
-        async with httpx.AsyncClient(base_url=sandbox.url) as http:
-            raw = await http.post("/oauth2/token", data=_client_credentials().to_dict())
+    bearer = SandboxConfig(token_type="Bearer")
+    async with running_sandbox(bearer) as sandbox, httpx.AsyncClient(base_url=sandbox.url) as http:
+        raw = await http.post("/oauth2/token", data=_client_credentials().to_dict())
     document = raw.json()
     assert document["token_type"] == "Bearer"
     with pytest.raises(ValueError, match="Bearer"):

@@ -68,7 +68,7 @@ def test_stamp_records_version_and_hash() -> None:
     oauth_file = ROOT / "openapi" / "remote-oauth-api.yml"
     assert oauth_stamp.SPEC_FILE == "remote-oauth-api.yml"
     assert oauth_stamp.SPEC_VERSION == "2026-05-22"
-    assert oauth_stamp.SPEC_SHA256 == hashlib.sha256(oauth_file.read_bytes()).hexdigest()
+    assert hashlib.sha256(oauth_file.read_bytes()).hexdigest() == oauth_stamp.SPEC_SHA256
     assert magic_stamp.SPEC_FILE == "remote-magic-link-api.yml"
     assert magic_stamp.SPEC_VERSION == "2026-05-22"
 
@@ -109,7 +109,10 @@ def test_check_catches_hand_edits(tmp_path: Path, capsys: pytest.CaptureFixture[
     errors_py = out / "remote_oauth_api" / "errors.py"
     errors_py.write_text(errors_py.read_text() + "\n# local tweak\n")
     assert regenerate_client.main(["--check", "--out", str(out)]) == 1
-    assert "remote_oauth_api differs from what remote-oauth-api.yml generates (errors.py)" in capsys.readouterr().err
+    assert (
+        "remote_oauth_api differs from what remote-oauth-api.yml generates (errors.py)"
+        in capsys.readouterr().err
+    )
 
 
 def test_spec_bump_end_to_end(spec_copy: Path, isolated_import: Path) -> None:

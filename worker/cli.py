@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
 import typer
+from temporalio.service import RPCError
 
 from sandbox.cli import sandbox_command
+from worker import context
+from workflows.codec import generate_key
+from workflows.consent import CompanySettings, CompanyStatus, Phase, RefreshPolicy
+from workflows.errors import RemoteOAuthError
 
 app = typer.Typer(
     name="remote-oauth",
@@ -15,16 +29,227 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
 app.command("sandbox")(sandbox_command)
 
+T = TypeVar("T")
+Ref = Annotated[str, typer.Argument(help="Your own reference for the company (letters, digits, . _ @ : -).")]
 
-@app.callback()
-def _root() -> None:
-    """Keep typer in multi-command mode even while only one command exists."""
+
+def _run(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
+    """Connect, run one job, and turn known failures into a one-line error and exit code 1."""
+
+    async def go() -> T:
+        ctx = await context.load(os.environ)
+        return await job(ctx)
+
+    try:
+        return asyncio.run(go())
+    except RemoteOAuthError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    except RPCError as err:
+        typer.echo(f"error: Temporal said {err.status.name}: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    except RuntimeError as err:
+        if "connect" not in str(err).lower():
+            raise
+        typer.echo(f"error: cannot reach Temporal ({err}); start it or set TEMPORAL_ADDRESS", err=True)
+        raise typer.Exit(1) from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _age(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _table(rows: list[CompanyStatus]) -> str:
+    header = ("COMPANY", "STATE", "REMOTE COMPANY ID", "EXPIRES", "NEXT REFRESH", "REFRESHES", "LAST ERROR")
+    lines = [header] + [
+        (
+            s.company_ref,
+            str(s.phase),
+            s.company_id or "-",
+            _age(s.expires_at),
+            _age(s.next_refresh_at),
+            str(s.refreshes),
+            (s.last_error or "-")[:60],
+        )
+        for s in rows
+    ]
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in lines)
+
+
+@app.command()
+def onboard(
+    company_ref: Ref,
+    scope: Annotated[
+        str | None, typer.Option(help="Scopes to ask for (default: REMOTE_OAUTH_SCOPES).")
+    ] = None,
+    on_demand: Annotated[
+        bool, typer.Option("--on-demand", help="Refresh only when a token is asked for (saves rate budget).")
+    ] = False,
+    renew: Annotated[bool, typer.Option(help="Issue a new link even if the current one is valid.")] = False,
+) -> None:
+    """Start (or join) a company's onboarding and print its connect link.
+
+    Send the link to the company's admin. Running it again for the same company prints the same link.
+    """
+
+    async def job(ctx: context.AppContext) -> None:
+        settings = CompanySettings(
+            scope=scope,
+            refresh_policy=RefreshPolicy.ON_DEMAND if on_demand else RefreshPolicy.PROACTIVE,
+            token_task_queue=ctx.settings.token_task_queue,
+        )
+        link = await ctx.oauth.onboard(company_ref, settings=settings, renew=renew)
+        if link.authorize_url is None:
+            typer.echo(f"{company_ref} is {link.phase}: no consent needed")
+        else:
+            typer.echo(link.authorize_url)
+
+    _run(job)
+
+
+@app.command()
+def status(
+    company_ref: Annotated[str | None, typer.Argument(help="One company; omit for a table of all.")] = None,
+    state: Annotated[Phase | None, typer.Option(help="Only companies in this state.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show one company's status, or a table of every company (optionally filtered by state)."""
+
+    async def job(ctx: context.AppContext) -> list[CompanyStatus]:
+        if company_ref is not None:
+            return [await ctx.oauth.status(company_ref)]
+        return await ctx.oauth.list(state)
+
+    rows = _run(job)
+    if as_json:
+        payload = [_jsonable(asdict(r)) for r in rows]
+        typer.echo(json.dumps(payload[0] if company_ref else payload, indent=2))
+    else:
+        typer.echo(_table(rows))
+
+
+@app.command()
+def token(
+    company_ref: Ref,
+    min_ttl: Annotated[float, typer.Option(help="Seconds the token must still be valid.")] = 60.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole grant (expiry, scope, ids).")
+    ] = False,
+) -> None:
+    """Print a fresh access token for a company (refreshing first if it would expire within --min-ttl)."""
+
+    async def job(ctx: context.AppContext) -> Any:
+        return await ctx.oauth.token(company_ref, min_ttl=min_ttl)
+
+    grant = _run(job)
+    if as_json:
+        fields = asdict(grant)
+        fields.pop("refresh_token", None)  # the refresh token never leaves the workflow through the CLI
+        typer.echo(json.dumps(_jsonable(fields), indent=2))
+    else:
+        typer.echo(grant.access_token)
+
+
+@app.command()
+def offboard(
+    company_ref: Ref,
+    reason: Annotated[str, typer.Option(help="Recorded in the webhook event.")] = "",
+) -> None:
+    """Forget a company's tokens and end its workflow."""
+
+    async def job(ctx: context.AppContext) -> CompanyStatus:
+        return await ctx.oauth.offboard(company_ref, reason=reason)
+
+    final = _run(job)
+    typer.echo(f"{final.company_ref} is {final.phase}")
+
+
+@app.command()
+def retry(company_ref: Ref) -> None:
+    """Ask a misconfigured company to try again now (after fixing the settings)."""
+
+    async def job(ctx: context.AppContext) -> None:
+        await ctx.oauth.retry(company_ref)
+
+    _run(job)
+    typer.echo(f"asked {company_ref} to retry")
+
+
+@app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(envvar="REMOTE_OAUTH_METRICS_PORT", help="Serve Prometheus metrics on 127.0.0.1:PORT."),
+    ] = None,
+) -> None:
+    """Run the Temporal worker until SIGTERM/SIGINT (workflows and rate-limited gateway calls)."""
+    from temporalio.runtime import Runtime  # noqa: PLC0415  (only this command needs a runtime)
+
+    from worker import runner, temporal  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime: Runtime | None = temporal.runtime_with_metrics(metrics_port) if metrics_port else None
+
+    async def go() -> None:
+        ctx = await context.load(os.environ, runtime=runtime)
+        await runner.serve(ctx.client, ctx.settings, runner.options_from(ctx.settings))
+
+    try:
+        asyncio.run(go())
+    except RemoteOAuthError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve /connect/{company}, the OAuth callback (the path of REMOTE_REDIRECT_URI) and /healthz."""
+    import uvicorn  # noqa: PLC0415  (only this command serves HTTP)
+
+    from worker.web import create_web_app  # noqa: PLC0415
+
+    async def go() -> None:
+        ctx = await context.load(os.environ, lazy=True)
+        if ctx.settings.redirect_uri is None:
+            raise RemoteOAuthError("REMOTE_REDIRECT_URI is not set: the callback path comes from it")
+        web_app = create_web_app(ctx.oauth, redirect_uri=ctx.settings.redirect_uri)
+        # No access log: the callback's query string carries the code and state.
+        config = uvicorn.Config(web_app, host=host, port=port, access_log=False, log_level="info")
+        await uvicorn.Server(config).serve()
+
+    try:
+        asyncio.run(go())
+    except RemoteOAuthError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def keygen(
+    kid: Annotated[str, typer.Argument(help="A short key id, e.g. the date: 2026-11.")] = "k1",
+) -> None:
+    """Print a new codec key entry for REMOTE_OAUTH_CODEC_KEYS (put it first to make it current)."""
+    typer.echo(generate_key(kid))
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

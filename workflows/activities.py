@@ -14,7 +14,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -240,7 +240,10 @@ class TokenActivities:
             raise _misconfigured("connect link: REMOTE_CLIENT_ID is not set")
         if settings.redirect_uri is None:
             raise _misconfigured("connect link: REMOTE_REDIRECT_URI is not set")
-        state = secrets.token_urlsafe(32)
+        # `<ref>.<random>`: the ref routes the callback to its workflow (company_ref_from_state); the random
+        # part (URL-safe base64, no dots) is what makes it unguessable.
+        nonce = secrets.token_urlsafe(32)
+        state = f"{request.company_ref}.{nonce}" if request.company_ref else nonce
         request_kwargs = authorize._get_kwargs(
             client_id=settings.client_id,
             response_type=AuthorizeResponseType.CODE,
@@ -249,8 +252,7 @@ class TokenActivities:
             state=state,
         )
         url = httpx.URL(settings.gateway_url + request_kwargs["url"], params=request_kwargs["params"])
-        expires_at = self._clock() + timedelta(seconds=settings.state_ttl)
-        return IssuedState(state=state, authorize_url=str(url), expires_at=expires_at)
+        return IssuedState(state=state, authorize_url=str(url), ttl_seconds=settings.state_ttl)
 
     @activity.defn(name="Notify")
     async def notify(self, request: NotifyInput) -> NotifyResult:

@@ -75,8 +75,9 @@ class IssuedState:
 
     state: str = field(repr=False)
     authorize_url: str = field(repr=False)
-    expires_at: datetime
-    """When the workflow stops accepting this state (``REMOTE_OAUTH_STATE_TTL`` after issuing)."""
+    ttl_seconds: int = 900
+    """How long the workflow accepts this state (``REMOTE_OAUTH_STATE_TTL``); the workflow counts it on its
+    own clock, so worker clock skew (or a time-skipping test server) cannot shorten it."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ Variable                            Meaning                                    D
                                                                                employment:write
                                                                                magic_link:write``
 ``REMOTE_OAUTH_STATE_TTL``          Seconds a connect link's ``state`` lives   ``900``
+``REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE`` Fleet-wide gateway calls per minute    ``200`` (Remote allows 250)
 ==================================  =========================================  ===============================
 
 Empty values count as unset. Missing credentials do not stop the worker: the activity that needs one fails
@@ -117,6 +118,8 @@ class Settings:
     token_task_queue: str = "remote-oauth-token-endpoint"  # noqa: S105 - a queue name, not a secret
     scopes: str = DEFAULT_SCOPES
     state_ttl: int = 900
+    token_rate_per_minute: float = 200.0
+    """Gateway calls per minute for the whole fleet (Temporal enforces it on the token task queue)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -156,6 +159,9 @@ class Settings:
             token_task_queue=_get(env, "REMOTE_OAUTH_TOKEN_TASK_QUEUE") or "remote-oauth-token-endpoint",
             scopes=_scopes(env),
             state_ttl=int(_number(env, "REMOTE_OAUTH_STATE_TTL", 900, 7 * 86400)),
+            token_rate_per_minute=_number(
+                env, "REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE", 200, 100_000, integer=False, unit="requests"
+            ),
         )
 
 
@@ -191,7 +197,13 @@ def _secret(env: Mapping[str, str], name: str, *, file_variant: bool = True) -> 
 
 
 def _number(
-    env: Mapping[str, str], name: str, default: float, maximum: float, *, integer: bool = True
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    maximum: float,
+    *,
+    integer: bool = True,
+    unit: str = "seconds",
 ) -> float:
     raw = _get(env, name)
     if raw is None:
@@ -199,10 +211,10 @@ def _number(
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
-        kind = "a whole number of seconds" if integer else "a number of seconds"
+        kind = f"a whole number of {unit}" if integer else f"a number of {unit}"
         raise ConfigurationError(f"{name} must be {kind}, not {raw!r}") from None
     if not math.isfinite(value) or not 0 < value <= maximum:
-        raise ConfigurationError(f"{name} must be more than 0 and at most {maximum:g} seconds")
+        raise ConfigurationError(f"{name} must be more than 0 and at most {maximum:g} {unit}")
     return value
 
 

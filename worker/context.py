@@ -1,0 +1,49 @@
+"""Building the pieces a process needs from the environment: settings, keyring, Temporal client, API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.runtime import Runtime
+
+from worker import temporal
+from worker.api import RemoteOAuth
+from workflows.codec import Keyring
+from workflows.consent import CompanySettings
+from workflows.settings import Settings
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Settings and a codec-enabled Temporal client, shared by the CLI, the worker and the web app."""
+
+    settings: Settings
+    client: Client
+
+    @property
+    def oauth(self) -> RemoteOAuth:
+        return RemoteOAuth(
+            self.client,
+            task_queue=self.settings.task_queue,
+            company_settings=CompanySettings(token_task_queue=self.settings.token_task_queue),
+        )
+
+
+def keyring_from(settings: Settings) -> Keyring | None:
+    """The codec keyring of REMOTE_OAUTH_CODEC_KEYS(_FILE), or None when unset."""
+    if settings.codec_keys is None:
+        return None
+    return Keyring.parse(settings.codec_keys.reveal())
+
+
+async def load(env: Mapping[str, str], *, runtime: Runtime | None = None, lazy: bool = False) -> AppContext:
+    """Read settings and connect to Temporal (envconfig), refusing to run without codec keys.
+
+    Raises:
+        ConfigurationError: a setting is invalid, or no codec key is configured.
+    """
+    settings = Settings.from_env(env)
+    client = await temporal.connect(keyring_from(settings), env=env, runtime=runtime, lazy=lazy)
+    return AppContext(settings=settings, client=client)

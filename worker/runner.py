@@ -1,0 +1,134 @@
+"""The Temporal worker process: workflows on one task queue, gateway calls on a rate-limited one.
+
+Every call to Remote's gateway runs on the token task queue, whose ``max_task_queue_activities_per_second``
+is enforced by the Temporal server across every worker polling it: the whole fleet stays under Remote's
+250 requests per minute without a lock or scheduler of our own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from workflows.activities import TokenActivities
+from workflows.company import CompanyConsentWorkflow
+from workflows.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS: list[type] = [CompanyConsentWorkflow]
+
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    # Our dataclasses carry datetimes; the sandbox's proxied ``datetime`` class would fail the converter's
+    # ``hint is datetime`` check when results are decoded inside a workflow (sdk-python #496). Workflow code
+    # still takes time only from workflow.now(): that is a review rule, not something the sandbox enforces.
+    restrictions=dataclasses.replace(
+        SandboxRestrictions.default,
+        invalid_module_members=SandboxRestrictions.invalid_module_members_default.with_child_unrestricted(
+            "datetime"
+        ),
+    )
+)
+"""The sandbox every worker and replayer of ours uses."""
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How the worker process polls; settings of the partner's deployment, not of a company."""
+
+    task_queue: str
+    token_task_queue: str
+    token_requests_per_minute: float = 200.0
+    """Fleet-wide budget for gateway calls (Remote allows 250 per client id)."""
+    graceful_shutdown_seconds: float = 10.0
+
+
+def gateway_activities(acts: TokenActivities) -> list[Callable[..., Any]]:
+    """Activities that call Remote's gateway: they share the rate-limited queue."""
+    return [acts.exchange_code, acts.refresh, acts.client_credentials, acts.assertion, acts.create_magic_link]
+
+
+def local_activities(acts: TokenActivities) -> list[Callable[..., Any]]:
+    """Activities that never call the gateway (state issuing, webhooks)."""
+    return [acts.issue_state, acts.notify]
+
+
+def build_workers(client: Client, acts: TokenActivities, opts: WorkerOptions) -> list[Worker]:
+    """One worker for workflows and local activities, one for gateway calls (or one for both)."""
+    graceful = timedelta(seconds=opts.graceful_shutdown_seconds)
+    if opts.task_queue == opts.token_task_queue:
+        return [
+            Worker(
+                client,
+                task_queue=opts.task_queue,
+                workflows=WORKFLOWS,
+                workflow_runner=WORKFLOW_RUNNER,
+                activities=gateway_activities(acts) + local_activities(acts),
+                max_task_queue_activities_per_second=opts.token_requests_per_minute / 60.0,
+                graceful_shutdown_timeout=graceful,
+            )
+        ]
+    return [
+        Worker(
+            client,
+            task_queue=opts.task_queue,
+            workflows=WORKFLOWS,
+            workflow_runner=WORKFLOW_RUNNER,
+            activities=local_activities(acts),
+            graceful_shutdown_timeout=graceful,
+        ),
+        Worker(
+            client,
+            task_queue=opts.token_task_queue,
+            activities=gateway_activities(acts),
+            max_task_queue_activities_per_second=opts.token_requests_per_minute / 60.0,
+            graceful_shutdown_timeout=graceful,
+        ),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def running_workers(
+    client: Client, settings: Settings, opts: WorkerOptions, *, http: httpx.AsyncClient | None = None
+) -> AsyncIterator[list[Worker]]:
+    """Run the workers in the background for the life of the context (used by tests and `dev`)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if http is None:
+            http = await stack.enter_async_context(TokenActivities.http_client(settings))
+        acts = TokenActivities(settings, http)
+        workers = build_workers(client, acts, opts)
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield workers
+
+
+async def serve(client: Client, settings: Settings, opts: WorkerOptions) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully (activities get time to finish)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_workers(client, settings, opts):
+        log.info("worker polling %s (gateway calls on %s)", opts.task_queue, opts.token_task_queue)
+        await stop.wait()
+        log.info("shutting down")
+
+
+def options_from(settings: Settings) -> WorkerOptions:
+    return WorkerOptions(
+        task_queue=settings.task_queue,
+        token_task_queue=settings.token_task_queue,
+        token_requests_per_minute=settings.token_rate_per_minute,
+    )

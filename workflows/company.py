@@ -1,0 +1,482 @@
+"""CompanyConsentWorkflow: one durable workflow per company, from consent to years of fresh tokens.
+
+Deterministic and free of import-time effects: time comes from ``workflow.now()``, randomness from
+``workflow.random()``, and everything that touches the network or secrets runs in activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.consent import (
+    Callback,
+    CallbackResult,
+    CompanyInput,
+    CompanyMemory,
+    CompanyStatus,
+    ConnectLink,
+    ConnectRequest,
+    FreshnessRequest,
+    Offboard,
+    PendingConsent,
+    Phase,
+    RefreshPolicy,
+    RetryRequest,
+)
+from workflows.errors import ErrorType
+from workflows.schedule import delay_until, refresh_at
+from workflows.tokens import TokenGrant
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import options
+    from workflows.activities import TokenActivities
+    from workflows.activity_types import (
+        ExchangeCodeInput,
+        IssueStateInput,
+        NotifyInput,
+        NotifyResult,
+        RefreshInput,
+    )
+
+STATE_KEY = SearchAttributeKey.for_keyword("RemoteOAuthState")
+COMPANY_ID_KEY = SearchAttributeKey.for_keyword("RemoteCompanyId")
+# What search attributes show: transient phases are published as the stable phase they return to, so a
+# refresh cycle writes no upsert events (history per cycle stays small).
+_PUBLISHED = {Phase.REFRESHING: Phase.ACTIVE, Phase.EXCHANGING: Phase.AWAITING_CONSENT}
+_CONFIGURATION_TYPES = frozenset(str(t) for t in ErrorType if t.is_configuration)
+
+
+@workflow.defn(name="CompanyConsent")
+class CompanyConsentWorkflow:
+    """The consent-to-token lifecycle of one company; see ../shared/design/architecture.md."""
+
+    @workflow.init
+    def __init__(self, start: CompanyInput) -> None:
+        memory = start.memory or CompanyMemory(phase=Phase.AWAITING_CONSENT)
+        self._ref = start.company_ref
+        self._settings = start.settings
+        self._phase = memory.phase
+        self._token = memory.token
+        self._pending = memory.pending
+        self._company_id = memory.company_id
+        self._user_id = memory.user_id
+        self._last_refresh_at = memory.last_refresh_at
+        self._last_error = memory.last_error
+        self._last_error_type = memory.last_error_type
+        self._refreshes = memory.refreshes
+        self._resume_phase = memory.resume_phase
+        self._cycles = 0
+        self._jitter = workflow.random().random()
+        self._retry_at: datetime | None = None
+        self._offboard: Offboard | None = None
+        self._retry_requested = False
+        self._rearm = False
+        self._published: tuple[str, str] | None = None
+        # One state-changing handler at a time: this is what makes refresh single-flight.
+        self._lock = asyncio.Lock()
+        self._notifications: list[workflow.ActivityHandle[NotifyResult]] = []
+
+    @workflow.run
+    async def run(self, start: CompanyInput) -> CompanyStatus:
+        self._publish()
+        async with self._lock:
+            # A connect_link update may have issued the first link already (handlers can run first).
+            if self._phase.wants_consent and self._pending is None:
+                await self._issue_link()
+        while self._offboard is None:
+            if (
+                self._cycles >= self._settings.cycles_per_run
+                or workflow.info().is_continue_as_new_suggested()
+            ):
+                await self._continue_as_new()
+            self._rearm = False
+            wake = self._next_wake()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._rearm or self._retry_requested or self._offboard is not None,
+                    timeout=None
+                    if wake is None
+                    else delay_until(wake, workflow.now(), self._settings.timing),
+                )
+            except TimeoutError:
+                await self._on_timer()
+                continue
+            if self._retry_requested:
+                self._retry_requested = False
+                await self._on_retry()
+        return await self._finish_offboarding()
+
+    # -- handlers ------------------------------------------------------------------------------------
+
+    @workflow.update
+    async def connect_link(self, request: ConnectRequest) -> ConnectLink:
+        """The link an admin follows to grant consent; renewed when expired (or asked to)."""
+        async with self._lock:
+            if self._phase.wants_consent:
+                expired = self._pending is None or workflow.now() >= self._pending.expires_at
+                if expired or request.renew:
+                    await self._issue_link()
+            pending = self._pending if self._phase.wants_consent else None
+            return ConnectLink(
+                phase=self._phase,
+                authorize_url=pending.authorize_url if pending else None,
+                expires_at=pending.expires_at if pending else None,
+            )
+
+    @connect_link.validator
+    def _validate_connect_link(self, request: ConnectRequest) -> None:
+        if self._offboard is not None or self._phase is Phase.OFFBOARDED:
+            raise ValueError("company is being offboarded")
+
+    @workflow.update
+    async def complete_consent(self, callback: Callback) -> CallbackResult:
+        """The OAuth callback: exchange the code (or record the denial) for the link this workflow issued."""
+        async with self._lock:
+            # The validator ran before the lock; a concurrent callback may have used the state meanwhile.
+            problem = self._callback_problem(callback)
+            if problem is not None:
+                raise ApplicationError(problem, type="CallbackRejected", non_retryable=True)
+            self._pending = None
+            if callback.error is not None:
+                return await self._on_denied(callback)
+            return await self._exchange(callback.code or "")
+
+    @complete_consent.validator
+    def _validate_complete_consent(self, callback: Callback) -> None:
+        problem = self._callback_problem(callback)
+        if problem is not None:
+            raise ValueError(problem)
+
+    @workflow.update
+    async def ensure_fresh(self, request: FreshnessRequest) -> TokenGrant:
+        """A token valid for at least ``min_ttl_seconds``, refreshing first if needed (single-flight)."""
+        generation = self._refreshes
+        async with self._lock:
+            # Single-flight: a refresh that finished while this caller waited for the lock answers it too.
+            if self._refreshes == generation and self._needs_refresh(request):
+                await self._refresh()
+            token = self._token
+            if token is None or not self._phase.has_token:
+                raise ApplicationError(
+                    self._unavailable_reason(), type="TokenUnavailable", non_retryable=True
+                )
+            if token.expires_at <= workflow.now():
+                raise ApplicationError(
+                    f"token expired and refresh is failing ({self._last_error}); retrying on its own",
+                    type="TokenUnavailable",
+                    non_retryable=True,
+                )
+            return token
+
+    @ensure_fresh.validator
+    def _validate_ensure_fresh(self, request: FreshnessRequest) -> None:
+        if not 0 <= request.min_ttl_seconds <= 24 * 3600:
+            raise ValueError("min_ttl_seconds must be between 0 and 86400")
+        if not self._phase.has_token:
+            raise ValueError(self._unavailable_reason())
+
+    @workflow.query
+    def current_token(self) -> TokenGrant | None:
+        """The token as it is now, without writing history; None when the company has none."""
+        return self._token if self._phase.has_token else None
+
+    @workflow.query
+    def status(self) -> CompanyStatus:
+        pending = self._pending if self._phase.wants_consent else None
+        return CompanyStatus(
+            company_ref=self._ref,
+            phase=self._phase,
+            company_id=self._company_id,
+            user_id=self._user_id,
+            expires_at=self._token.expires_at if self._token and self._phase.has_token else None,
+            last_refresh_at=self._last_refresh_at,
+            next_refresh_at=self._next_wake() if self._phase.has_token else None,
+            refreshes=self._refreshes,
+            last_error=self._last_error,
+            last_error_type=self._last_error_type,
+            authorize_url=pending.authorize_url if pending else None,
+            refresh_policy=self._settings.refresh_policy,
+        )
+
+    @workflow.signal
+    def offboard(self, request: Offboard) -> None:
+        """Forget the company's tokens and end the workflow."""
+        self._offboard = request
+
+    @workflow.signal
+    def retry(self, _: RetryRequest) -> None:
+        """Try again now: a misconfigured company after its operator fixed the settings."""
+        self._retry_requested = True
+
+    # -- transitions ---------------------------------------------------------------------------------
+
+    def _callback_problem(self, callback: Callback) -> str | None:
+        """Why a callback cannot be accepted, or None; checked before anything is written."""
+        pending = self._pending
+        if not self._phase.wants_consent or pending is None:
+            return f"company is {self._phase}: it is not waiting for consent"
+        if not hmac.compare_digest(callback.state.encode(), pending.state.encode()):
+            return "state does not match this company's open connect link (wrong, reused or replaced)"
+        if workflow.now() >= pending.expires_at:
+            return "the connect link expired: ask for a new one"
+        if callback.error is None and not callback.code:
+            return "the callback carries neither a code nor an error"
+        return None
+
+    async def _issue_link(self) -> None:
+        issued = await workflow.execute_activity_method(
+            TokenActivities.issue_state,
+            IssueStateInput(company_ref=self._ref, scope=self._settings.scope),
+            **options.local_activity_kwargs(),
+        )
+        self._pending = PendingConsent(
+            state=issued.state,
+            authorize_url=issued.authorize_url,
+            expires_at=workflow.now() + timedelta(seconds=issued.ttl_seconds),
+        )
+
+    async def _on_denied(self, callback: Callback) -> CallbackResult:
+        self._phase = Phase.CONSENT_DENIED
+        detail = "the admin denied access" if callback.error == "access_denied" else f"error={callback.error}"
+        self._set_error(detail, callback.error)
+        await self._issue_link()
+        self._publish()
+        self._notify("denied", detail)
+        return CallbackResult(phase=self._phase, message=f"consent was not given: {detail}")
+
+    async def _exchange(self, code: str) -> CallbackResult:
+        previous = self._phase
+        self._phase = Phase.EXCHANGING
+        requested_at = workflow.now()
+        try:
+            grant = await workflow.execute_activity_method(
+                TokenActivities.exchange_code,
+                ExchangeCodeInput(code=code),
+                **options.token_endpoint_kwargs(self._settings.token_task_queue),
+            )
+        except ActivityError as err:
+            self._phase = previous
+            await self._on_failure(err, refreshing=False)
+            return CallbackResult(phase=self._phase, message=self._last_error or "exchange failed")
+        self._take(grant, requested_at)
+        self._company_id = grant.company_id or self._company_id
+        self._user_id = grant.user_id or self._user_id
+        self._publish()
+        if previous is Phase.CONSENT_REVOKED:
+            self._notify("recovered", "consent given again")
+        return CallbackResult(phase=self._phase, message="connected")
+
+    def _needs_refresh(self, request: FreshnessRequest) -> bool:
+        token = self._token
+        if token is None or not self._phase.has_token:
+            return False
+        if request.rejected_token_sha256 is not None:
+            seen = hashlib.sha256(token.access_token.encode()).hexdigest()
+            # Refresh only if the rejected token is still current: a 401 on an old token is already fixed.
+            return hmac.compare_digest(seen, request.rejected_token_sha256)
+        return token.ttl(workflow.now()) < timedelta(seconds=request.min_ttl_seconds)
+
+    async def _refresh(self) -> None:
+        """Run one refresh; the caller holds the lock."""
+        token = self._token
+        if token is None or token.refresh_token is None:
+            self._to_revoked("the token has no refresh token to renew it with")
+            return
+        self._phase = Phase.REFRESHING
+        requested_at = workflow.now()
+        try:
+            grant = await workflow.execute_activity_method(
+                TokenActivities.refresh,
+                RefreshInput(refresh_token=token.refresh_token),
+                **options.token_endpoint_kwargs(self._settings.token_task_queue),
+            )
+        except ActivityError as err:
+            self._phase = Phase.ACTIVE
+            await self._on_failure(err, refreshing=True)
+            return
+        self._take(grant, requested_at)
+        self._refreshes += 1
+        self._cycles += 1
+
+    def _take(self, grant: TokenGrant, requested_at: datetime) -> None:
+        recovered = self._last_error_type is not None and self._phase is Phase.MISCONFIGURED
+        # Re-anchor the lifetime on workflow time, from before the request was scheduled: deterministic,
+        # immune to a worker's clock skew, and never later than the gateway meant.
+        self._token = dataclasses.replace(
+            grant, issued_at=requested_at, expires_at=requested_at + (grant.expires_at - grant.issued_at)
+        )
+        self._phase = Phase.ACTIVE
+        self._last_refresh_at = workflow.now()
+        self._retry_at = None
+        self._jitter = workflow.random().random()
+        self._last_error = self._last_error_type = None
+        self._resume_phase = None
+        self._rearm = True
+        if recovered:
+            self._notify("recovered", "the configuration works again")
+
+    async def _on_failure(self, err: ActivityError, *, refreshing: bool) -> None:
+        cause = err.cause
+        kind = cause.type if isinstance(cause, ApplicationError) else None
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        self._set_error(message, kind or "ActivityFailed")
+        if kind == ErrorType.INVALID_GRANT and refreshing:
+            self._to_revoked(message)
+            await self._issue_link()
+            self._notify("revoked", message)
+        elif kind == ErrorType.INVALID_GRANT:
+            # The code was spent or expired: the admin has to follow a new link.
+            await self._issue_link()
+        elif kind in _CONFIGURATION_TYPES:
+            self._resume_phase = Phase.ACTIVE if refreshing else self._phase
+            self._phase = Phase.MISCONFIGURED
+            self._retry_at = workflow.now() + timedelta(seconds=self._settings.misconfigured_retry_seconds)
+            self._notify("misconfigured", message)
+        elif refreshing:
+            # Transient errors outlasted the activity's retries: keep the token, try again soon.
+            self._retry_at = workflow.now() + timedelta(seconds=self._settings.failed_refresh_retry_seconds)
+        else:
+            await self._issue_link()
+        self._rearm = True
+        self._publish()
+
+    def _to_revoked(self, reason: str) -> None:
+        self._phase = Phase.CONSENT_REVOKED
+        self._token = None
+        self._set_error(reason, ErrorType.INVALID_GRANT)
+        self._publish()
+
+    def _set_error(self, message: str, kind: str | None) -> None:
+        self._last_error, self._last_error_type = message, kind
+
+    async def _on_retry(self) -> None:
+        async with self._lock:
+            if self._phase is Phase.MISCONFIGURED:
+                await self._resume()
+            elif self._phase.has_token and self._retry_at is not None:
+                await self._refresh()
+
+    async def _on_timer(self) -> None:
+        async with self._lock:
+            wake = self._next_wake()
+            if wake is None or wake > workflow.now():
+                return  # a handler already did the work this timer was for
+            if self._phase is Phase.MISCONFIGURED:
+                await self._resume()
+            elif self._phase.has_token:
+                await self._refresh()
+
+    async def _resume(self) -> None:
+        """Leave ``misconfigured``: refresh again, or open a new connect link."""
+        if self._resume_phase is Phase.ACTIVE and self._token is not None:
+            await self._refresh()
+            return
+        self._phase = self._resume_phase or Phase.AWAITING_CONSENT
+        self._retry_at = None
+        await self._issue_link()
+        self._publish()
+
+    def _next_wake(self) -> datetime | None:
+        if self._retry_at is not None and self._phase in (Phase.MISCONFIGURED, Phase.ACTIVE):
+            return self._retry_at
+        token = self._token
+        if token is None or not self._phase.has_token:
+            return None
+        if self._settings.refresh_policy is RefreshPolicy.ON_DEMAND:
+            base = self._last_refresh_at or token.issued_at
+            return base + timedelta(seconds=self._settings.keepalive_seconds)
+        return refresh_at(token.issued_at, token.expires_at, self._settings.timing, self._jitter)
+
+    def _unavailable_reason(self) -> str:
+        hint = {
+            Phase.AWAITING_CONSENT: "waiting for an admin to follow the connect link",
+            Phase.EXCHANGING: "exchanging the authorization code",
+            Phase.CONSENT_DENIED: "the admin denied access; a new connect link is open",
+            Phase.CONSENT_REVOKED: "consent was revoked; a new connect link is open",
+            Phase.MISCONFIGURED: f"misconfigured ({self._last_error}); fix the settings and run `retry`",
+            Phase.OFFBOARDED: "offboarded",
+        }.get(self._phase, str(self._phase))
+        return f"company {self._ref} has no token: {hint}"
+
+    # -- side effects --------------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        if not self._settings.search_attributes:
+            return
+        shown = _PUBLISHED.get(self._phase, self._phase)
+        value = (str(shown), self._company_id or "")
+        if value == self._published:
+            return
+        self._published = value
+        updates = [STATE_KEY.value_set(value[0])]
+        if self._company_id:
+            updates.append(COMPANY_ID_KEY.value_set(self._company_id))
+        workflow.upsert_search_attributes(updates)
+
+    def _notify(self, event: str, detail: str) -> None:
+        """Tell the partner's webhook, in the background: a slow webhook never delays a transition."""
+        pending = self._pending if self._phase.wants_consent else None
+        self._notifications.append(
+            workflow.start_activity_method(
+                TokenActivities.notify,
+                NotifyInput(
+                    event=event,
+                    company_ref=self._ref,
+                    state=str(self._phase),
+                    occurred_at=workflow.now(),
+                    detail=detail,
+                    connect_url=pending.authorize_url if pending else None,
+                    remote_company_id=self._company_id,
+                ),
+                **options.notify_kwargs(),
+            )
+        )
+
+    async def _drain_notifications(self) -> None:
+        for handle in self._notifications:
+            try:
+                await handle
+            except ActivityError:
+                workflow.logger.warning("a webhook notification for %s was not delivered", self._ref)
+        self._notifications.clear()
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._drain_notifications()
+        workflow.continue_as_new(
+            CompanyInput(
+                company_ref=self._ref,
+                settings=self._settings,
+                memory=CompanyMemory(
+                    phase=self._phase,
+                    token=self._token,
+                    pending=self._pending,
+                    company_id=self._company_id,
+                    user_id=self._user_id,
+                    last_refresh_at=self._last_refresh_at,
+                    last_error=self._last_error,
+                    last_error_type=self._last_error_type,
+                    refreshes=self._refreshes,
+                    resume_phase=self._resume_phase,
+                ),
+            )
+        )
+
+    async def _finish_offboarding(self) -> CompanyStatus:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._phase = Phase.OFFBOARDED
+        self._token = None
+        self._pending = None
+        self._publish()
+        reason = self._offboard.reason if self._offboard else ""
+        self._notify("offboarded", reason or "offboarded by the partner")
+        await self._drain_notifications()
+        return self.status()
