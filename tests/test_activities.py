@@ -217,7 +217,8 @@ def _oauth(status: int, error: str, headers: dict[str, str] | None = None) -> ht
     return httpx.Response(status, json={"error": error, "error_description": "why"}, headers=headers)
 
 
-HTTP_DATE = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+HTTP_DATE = format_datetime(NOW + timedelta(seconds=120), usegmt=True)
+"""Two minutes after the activities' fixed clock (NOW), so the expected delay is exact."""
 
 CLASSIFICATION = [
     ("400 invalid_grant", _oauth(400, "invalid_grant"), ErrorType.INVALID_GRANT, True, None),

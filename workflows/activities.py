@@ -165,7 +165,9 @@ class TokenActivities:
         issued_at = self._clock()
         raw = await self._send(request_kwargs, headers, what)
         if not 200 <= raw.status <= 299:
-            raise classify.token_failure(raw.status, raw.headers, None if raw.too_large else raw.json(), what)
+            raise classify.token_failure(
+                raw.status, raw.headers, None if raw.too_large else raw.json(), what, now=self._clock()
+            )
         return self._parse_grant(raw, what, issued_at, keep_refresh)
 
     def _parse_grant(
@@ -216,7 +218,9 @@ class TokenActivities:
         headers = {"Authorization": f"Bearer {request.access_token}"}
         raw = await self._send(request_kwargs, headers, what)
         if not 200 <= raw.status <= 299:
-            raise classify.api_failure(raw.status, raw.headers, None if raw.too_large else raw.json(), what)
+            raise classify.api_failure(
+                raw.status, raw.headers, None if raw.too_large else raw.json(), what, now=self._clock()
+            )
         if raw.too_large:
             raise classify.malformed(what, f"body larger than {transport.MAX_BODY_BYTES // 1024} KiB")
         document = raw.json()

@@ -139,17 +139,28 @@ def retryable_status(status: int) -> bool:
 
 
 def _retryable(
-    status: int, headers: Mapping[str, str], what: str, error_type: ErrorType, reason: str
+    status: int,
+    headers: Mapping[str, str],
+    what: str,
+    error_type: ErrorType,
+    reason: str,
+    *,
+    now: datetime | None = None,
 ) -> ApplicationError:
-    delay = retry_delay(status, headers)
+    delay = retry_delay(status, headers, now)
     if status in (429, 503) and delay is not None and error_type is ErrorType.SERVER_ERROR:
         error_type = ErrorType.RATE_LIMITED
     waiting = f"retrying in {delay.total_seconds():g} s as the gateway asked" if delay else "retrying"
     return ApplicationError(f"{what}: {reason}; {waiting}", type=error_type, next_retry_delay=delay)
 
 
-def token_failure(status: int, headers: Mapping[str, str], document: object, what: str) -> ApplicationError:
-    """A non-2xx answer of the token endpoint; ``document`` is the decoded JSON body or None."""
+def token_failure(
+    status: int, headers: Mapping[str, str], document: object, what: str, *, now: datetime | None = None
+) -> ApplicationError:
+    """A non-2xx answer of the token endpoint; ``document`` is the decoded JSON body or None.
+
+    ``now`` is the caller's clock, against which a ``Retry-After`` HTTP date is measured.
+    """
     error = clean(document.get("error"), 64) if isinstance(document, dict) else ""
     description = clean(document.get("error_description")) if isinstance(document, dict) else ""
     said = f" (gateway said: {description})" if description else ""
@@ -166,13 +177,20 @@ def token_failure(status: int, headers: Mapping[str, str], document: object, wha
         return ApplicationError(f"{what}: {message}{said}", type=error_type, non_retryable=True)
     if error == "temporarily_unavailable":
         return _retryable(
-            status, headers, what, ErrorType.TEMPORARILY_UNAVAILABLE, f"temporarily_unavailable{said}"
+            status,
+            headers,
+            what,
+            ErrorType.TEMPORARILY_UNAVAILABLE,
+            f"temporarily_unavailable{said}",
+            now=now,
         )
     if status == 429:
-        return _retryable(status, headers, what, ErrorType.RATE_LIMITED, "rate limited (HTTP 429)")
+        return _retryable(status, headers, what, ErrorType.RATE_LIMITED, "rate limited (HTTP 429)", now=now)
     if error == "server_error" or retryable_status(status):
         shape = "" if isinstance(document, dict) else ", body not JSON"
-        return _retryable(status, headers, what, ErrorType.SERVER_ERROR, f"HTTP {status}{shape}{said}")
+        return _retryable(
+            status, headers, what, ErrorType.SERVER_ERROR, f"HTTP {status}{shape}{said}", now=now
+        )
     code = f" ({error})" if error else ""
     return ApplicationError(
         f"{what}: the gateway refused the request with HTTP {status}{code}{said}; check REMOTE_GATEWAY_URL and the "
@@ -182,7 +200,9 @@ def token_failure(status: int, headers: Mapping[str, str], document: object, wha
     )
 
 
-def api_failure(status: int, headers: Mapping[str, str], document: object, what: str) -> ApplicationError:
+def api_failure(
+    status: int, headers: Mapping[str, str], document: object, what: str, *, now: datetime | None = None
+) -> ApplicationError:
     """A non-2xx answer of a bearer-protected API call such as ``POST /v1/magic-link``."""
     message = _api_message(document)
     said = f" (gateway said: {message})" if message else ""
@@ -203,7 +223,7 @@ def api_failure(status: int, headers: Mapping[str, str], document: object, what:
     if 300 <= status <= 399:
         return malformed(what, f"HTTP {status} redirect, which is never followed")
     if retryable_status(status):
-        return _retryable(status, headers, what, ErrorType.SERVER_ERROR, f"HTTP {status}{said}")
+        return _retryable(status, headers, what, ErrorType.SERVER_ERROR, f"HTTP {status}{said}", now=now)
     return ApplicationError(
         f"{what}: the gateway rejected the request (HTTP {status}){said or '; it gave no reason'}",
         type=ErrorType.REQUEST_REJECTED,
