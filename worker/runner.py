@@ -53,6 +53,9 @@ class WorkerOptions:
     token_requests_per_minute: float = 200.0
     """Fleet-wide budget for gateway calls (Remote allows 250 per client id)."""
     graceful_shutdown_seconds: float = 10.0
+    max_cached_workflows: int | None = None
+    """None: the SDK default. 0 turns sticky execution off, so a replacement worker gets every task at once
+    (tests that swap workers on the time-skipping server, which does not reroute a dead worker's tasks)."""
 
 
 def gateway_activities(acts: TokenActivities) -> list[Callable[..., Any]]:
@@ -68,6 +71,9 @@ def local_activities(acts: TokenActivities) -> list[Callable[..., Any]]:
 def build_workers(client: Client, acts: TokenActivities, opts: WorkerOptions) -> list[Worker]:
     """One worker for workflows and local activities, one for gateway calls (or one for both)."""
     graceful = timedelta(seconds=opts.graceful_shutdown_seconds)
+    cache: dict[str, Any] = {}
+    if opts.max_cached_workflows is not None:
+        cache["max_cached_workflows"] = opts.max_cached_workflows
     if opts.task_queue == opts.token_task_queue:
         return [
             Worker(
@@ -75,6 +81,7 @@ def build_workers(client: Client, acts: TokenActivities, opts: WorkerOptions) ->
                 task_queue=opts.task_queue,
                 workflows=WORKFLOWS,
                 workflow_runner=WORKFLOW_RUNNER,
+                **cache,
                 activities=gateway_activities(acts) + local_activities(acts),
                 max_task_queue_activities_per_second=opts.token_requests_per_minute / 60.0,
                 graceful_shutdown_timeout=graceful,
@@ -87,6 +94,7 @@ def build_workers(client: Client, acts: TokenActivities, opts: WorkerOptions) ->
             workflows=WORKFLOWS,
             workflow_runner=WORKFLOW_RUNNER,
             activities=local_activities(acts),
+            **cache,
             graceful_shutdown_timeout=graceful,
         ),
         Worker(

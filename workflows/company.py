@@ -307,7 +307,6 @@ class CompanyConsentWorkflow:
         self._cycles += 1
 
     def _take(self, grant: TokenGrant, requested_at: datetime) -> None:
-        recovered = self._last_error_type is not None and self._phase is Phase.MISCONFIGURED
         # Re-anchor the lifetime on workflow time, from before the request was scheduled: deterministic,
         # immune to a worker's clock skew, and never later than the gateway meant.
         self._token = dataclasses.replace(
@@ -320,8 +319,6 @@ class CompanyConsentWorkflow:
         self._last_error = self._last_error_type = None
         self._resume_phase = None
         self._rearm = True
-        if recovered:
-            self._notify("recovered", "the configuration works again")
 
     async def _on_failure(self, err: ActivityError, *, refreshing: bool) -> None:
         cause = err.cause
@@ -375,14 +372,18 @@ class CompanyConsentWorkflow:
                 await self._refresh()
 
     async def _resume(self) -> None:
-        """Leave ``misconfigured``: refresh again, or open a new connect link."""
+        """Leave ``misconfigured``: refresh again, or open a new connect link (then say so)."""
         if self._resume_phase is Phase.ACTIVE and self._token is not None:
             await self._refresh()
+            if self._phase is Phase.ACTIVE:
+                self._notify("recovered", "the configuration works again; tokens are fresh")
             return
+        await self._issue_link()  # before the phase changes, so no one sees a consent state without a link
         self._phase = self._resume_phase or Phase.AWAITING_CONSENT
+        self._resume_phase = None
         self._retry_at = None
-        await self._issue_link()
         self._publish()
+        self._notify("recovered", "the configuration works again; a new connect link is open")
 
     def _next_wake(self) -> datetime | None:
         if self._retry_at is not None and self._phase in (Phase.MISCONFIGURED, Phase.ACTIVE):
