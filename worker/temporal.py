@@ -52,7 +52,10 @@ async def connect(
             f"REMOTE_OAUTH_CODEC_KEYS (or REMOTE_OAUTH_CODEC_KEYS_FILE) is not set: {GENERATE_HINT}"
         )
     try:
-        config = ClientConfig.load_client_connect_config(profile=profile, override_env_vars=env)
+        # The bridge takes a real dict (os.environ is a Mapping but not a dict).
+        config = ClientConfig.load_client_connect_config(
+            profile=profile, override_env_vars=None if env is None else dict(env)
+        )
     except RuntimeError as err:
         # The bridge reports a malformed TOML file or an unknown profile as a bare RuntimeError.
         raise ConfigurationError(f"Temporal connection settings (envconfig): {err}") from None
