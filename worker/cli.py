@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -246,9 +247,23 @@ def keygen(
     typer.echo(generate_key(kid))
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def main(args: list[str] | None = None) -> None:
+    """Console-script entry point.
+
+    Ends with ``os._exit`` once the command finished and output is flushed: the Temporal client's Rust
+    runtime threads can outlive interpreter finalization and crash a short-lived process at exit
+    (temporalio/sdk-python#300), turning a correct answer into exit code -11.
+    """
+    code: int
+    try:
+        app(args)
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
