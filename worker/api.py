@@ -22,7 +22,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.company import STATE_KEY, CompanyConsentWorkflow
+from workflows.company import CompanyConsentWorkflow
+from workflows.company_effects import STATE_KEY
 from workflows.consent import (
     Callback,
     CallbackResult,

@@ -7,20 +7,17 @@ Deterministic and free of import-time effects: time comes from ``workflow.now()`
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
-import hmac
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.company_effects import CompanyEffects
+from workflows.company_state import CompanyState
 from workflows.consent import (
     Callback,
     CallbackResult,
     CompanyInput,
-    CompanyMemory,
     CompanyStatus,
     ConnectLink,
     ConnectRequest,
@@ -28,11 +25,10 @@ from workflows.consent import (
     Offboard,
     PendingConsent,
     Phase,
-    RefreshPolicy,
     RetryRequest,
 )
 from workflows.errors import ErrorType
-from workflows.schedule import delay_until, refresh_at
+from workflows.schedule import delay_until
 from workflows.tokens import TokenGrant
 
 with workflow.unsafe.imports_passed_through():
@@ -41,48 +37,22 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_types import (
         ExchangeCodeInput,
         IssueStateInput,
-        NotifyInput,
-        NotifyResult,
         RefreshInput,
     )
 
-STATE_KEY = SearchAttributeKey.for_keyword("RemoteOAuthState")
-COMPANY_ID_KEY = SearchAttributeKey.for_keyword("RemoteCompanyId")
-# What search attributes show: transient phases are published as the stable phase they return to, so a
-# refresh cycle writes no upsert events (history per cycle stays small).
-_PUBLISHED = {Phase.REFRESHING: Phase.ACTIVE, Phase.EXCHANGING: Phase.AWAITING_CONSENT}
 _CONFIGURATION_TYPES = frozenset(str(t) for t in ErrorType if t.is_configuration)
 
 
 @workflow.defn(name="CompanyConsent")
-class CompanyConsentWorkflow:
+class CompanyConsentWorkflow(CompanyState):
     """The consent-to-token lifecycle of one company; see ../shared/design/architecture.md."""
 
     @workflow.init
     def __init__(self, start: CompanyInput) -> None:
-        memory = start.memory or CompanyMemory(phase=Phase.AWAITING_CONSENT)
-        self._ref = start.company_ref
-        self._settings = start.settings
-        self._phase = memory.phase
-        self._token = memory.token
-        self._pending = memory.pending
-        self._company_id = memory.company_id
-        self._user_id = memory.user_id
-        self._last_refresh_at = memory.last_refresh_at
-        self._last_error = memory.last_error
-        self._last_error_type = memory.last_error_type
-        self._refreshes = memory.refreshes
-        self._resume_phase = memory.resume_phase
-        self._cycles = 0
-        self._jitter = workflow.random().random()
-        self._retry_at: datetime | None = None
-        self._offboard: Offboard | None = None
-        self._retry_requested = False
-        self._rearm = False
-        self._published: tuple[str, str] | None = None
+        super().__init__(start)
         # One state-changing handler at a time: this is what makes refresh single-flight.
         self._lock = asyncio.Lock()
-        self._notifications: list[workflow.ActivityHandle[NotifyResult]] = []
+        self._effects = CompanyEffects(start.company_ref, search_attributes=start.settings.search_attributes)
 
     @workflow.run
     async def run(self, start: CompanyInput) -> CompanyStatus:
@@ -190,21 +160,7 @@ class CompanyConsentWorkflow:
 
     @workflow.query
     def status(self) -> CompanyStatus:
-        pending = self._pending if self._phase.wants_consent else None
-        return CompanyStatus(
-            company_ref=self._ref,
-            phase=self._phase,
-            company_id=self._company_id,
-            user_id=self._user_id,
-            expires_at=self._token.expires_at if self._token and self._phase.has_token else None,
-            last_refresh_at=self._last_refresh_at,
-            next_refresh_at=self._next_wake() if self._phase.has_token else None,
-            refreshes=self._refreshes,
-            last_error=self._last_error,
-            last_error_type=self._last_error_type,
-            authorize_url=pending.authorize_url if pending else None,
-            refresh_policy=self._settings.refresh_policy,
-        )
+        return self._status()
 
     @workflow.signal
     def offboard(self, request: Offboard) -> None:
@@ -217,19 +173,6 @@ class CompanyConsentWorkflow:
         self._retry_requested = True
 
     # -- transitions ---------------------------------------------------------------------------------
-
-    def _callback_problem(self, callback: Callback) -> str | None:
-        """Why a callback cannot be accepted, or None; checked before anything is written."""
-        pending = self._pending
-        if not self._phase.wants_consent or pending is None:
-            return f"company is {self._phase}: it is not waiting for consent"
-        if not hmac.compare_digest(callback.state.encode(), pending.state.encode()):
-            return "state does not match this company's open connect link (wrong, reused or replaced)"
-        if workflow.now() >= pending.expires_at:
-            return "the connect link expired: ask for a new one"
-        if callback.error is None and not callback.code:
-            return "the callback carries neither a code nor an error"
-        return None
 
     async def _issue_link(self) -> None:
         issued = await workflow.execute_activity_method(
@@ -274,21 +217,12 @@ class CompanyConsentWorkflow:
             self._notify("recovered", "consent given again")
         return CallbackResult(phase=self._phase, message="connected")
 
-    def _needs_refresh(self, request: FreshnessRequest) -> bool:
-        token = self._token
-        if token is None or not self._phase.has_token:
-            return False
-        if request.rejected_token_sha256 is not None:
-            seen = hashlib.sha256(token.access_token.encode()).hexdigest()
-            # Refresh only if the rejected token is still current: a 401 on an old token is already fixed.
-            return hmac.compare_digest(seen, request.rejected_token_sha256)
-        return token.ttl(workflow.now()) < timedelta(seconds=request.min_ttl_seconds)
-
     async def _refresh(self) -> None:
         """Run one refresh; the caller holds the lock."""
         token = self._token
         if token is None or token.refresh_token is None:
             self._to_revoked("the token has no refresh token to renew it with")
+            self._publish()
             return
         self._phase = Phase.REFRESHING
         requested_at = workflow.now()
@@ -306,20 +240,6 @@ class CompanyConsentWorkflow:
         self._refreshes += 1
         self._cycles += 1
 
-    def _take(self, grant: TokenGrant, requested_at: datetime) -> None:
-        # Re-anchor the lifetime on workflow time, from before the request was scheduled: deterministic,
-        # immune to a worker's clock skew, and never later than the gateway meant.
-        self._token = dataclasses.replace(
-            grant, issued_at=requested_at, expires_at=requested_at + (grant.expires_at - grant.issued_at)
-        )
-        self._phase = Phase.ACTIVE
-        self._last_refresh_at = workflow.now()
-        self._retry_at = None
-        self._jitter = workflow.random().random()
-        self._last_error = self._last_error_type = None
-        self._resume_phase = None
-        self._rearm = True
-
     async def _on_failure(self, err: ActivityError, *, refreshing: bool) -> None:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) else None
@@ -327,6 +247,7 @@ class CompanyConsentWorkflow:
         self._set_error(message, kind or "ActivityFailed")
         if kind == ErrorType.INVALID_GRANT and refreshing:
             self._to_revoked(message)
+            self._publish()  # before the new link's activity: command order is part of replayed history
             await self._issue_link()
             self._notify("revoked", message)
         elif kind == ErrorType.INVALID_GRANT:
@@ -344,15 +265,6 @@ class CompanyConsentWorkflow:
             await self._issue_link()
         self._rearm = True
         self._publish()
-
-    def _to_revoked(self, reason: str) -> None:
-        self._phase = Phase.CONSENT_REVOKED
-        self._token = None
-        self._set_error(reason, ErrorType.INVALID_GRANT)
-        self._publish()
-
-    def _set_error(self, message: str, kind: str | None) -> None:
-        self._last_error, self._last_error_type = message, kind
 
     async def _on_retry(self) -> None:
         async with self._lock:
@@ -385,89 +297,30 @@ class CompanyConsentWorkflow:
         self._publish()
         self._notify("recovered", "the configuration works again; a new connect link is open")
 
-    def _next_wake(self) -> datetime | None:
-        if self._retry_at is not None and self._phase in (Phase.MISCONFIGURED, Phase.ACTIVE):
-            return self._retry_at
-        token = self._token
-        if token is None or not self._phase.has_token:
-            return None
-        if self._settings.refresh_policy is RefreshPolicy.ON_DEMAND:
-            base = self._last_refresh_at or token.issued_at
-            return base + timedelta(seconds=self._settings.keepalive_seconds)
-        return refresh_at(token.issued_at, token.expires_at, self._settings.timing, self._jitter)
-
-    def _unavailable_reason(self) -> str:
-        hint = {
-            Phase.AWAITING_CONSENT: "waiting for an admin to follow the connect link",
-            Phase.EXCHANGING: "exchanging the authorization code",
-            Phase.CONSENT_DENIED: "the admin denied access; a new connect link is open",
-            Phase.CONSENT_REVOKED: "consent was revoked; a new connect link is open",
-            Phase.MISCONFIGURED: f"misconfigured ({self._last_error}); fix the settings and run `retry`",
-            Phase.OFFBOARDED: "offboarded",
-        }.get(self._phase, str(self._phase))
-        return f"company {self._ref} has no token: {hint}"
-
     # -- side effects --------------------------------------------------------------------------------
 
     def _publish(self) -> None:
-        if not self._settings.search_attributes:
-            return
-        shown = _PUBLISHED.get(self._phase, self._phase)
-        value = (str(shown), self._company_id or "")
-        if value == self._published:
-            return
-        self._published = value
-        updates = [STATE_KEY.value_set(value[0])]
-        if self._company_id:
-            updates.append(COMPANY_ID_KEY.value_set(self._company_id))
-        workflow.upsert_search_attributes(updates)
+        self._effects.publish(self._phase, self._company_id)
 
     def _notify(self, event: str, detail: str) -> None:
-        """Tell the partner's webhook, in the background: a slow webhook never delays a transition."""
         pending = self._pending if self._phase.wants_consent else None
-        self._notifications.append(
-            workflow.start_activity_method(
-                TokenActivities.notify,
-                NotifyInput(
-                    event=event,
-                    company_ref=self._ref,
-                    state=str(self._phase),
-                    occurred_at=workflow.now(),
-                    detail=detail,
-                    connect_url=pending.authorize_url if pending else None,
-                    remote_company_id=self._company_id,
-                ),
-                **options.notify_kwargs(),
-            )
+        self._effects.notify(
+            event,
+            detail,
+            phase=self._phase,
+            occurred_at=workflow.now(),
+            connect_url=pending.authorize_url if pending else None,
+            company_id=self._company_id,
         )
-
-    async def _drain_notifications(self) -> None:
-        for handle in self._notifications:
-            try:
-                await handle
-            except ActivityError:
-                workflow.logger.warning("a webhook notification for %s was not delivered", self._ref)
-        self._notifications.clear()
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._drain_notifications()
+        await self._effects.drain()
         workflow.continue_as_new(
             CompanyInput(
                 company_ref=self._ref,
                 settings=self._settings,
-                memory=CompanyMemory(
-                    phase=self._phase,
-                    token=self._token,
-                    pending=self._pending,
-                    company_id=self._company_id,
-                    user_id=self._user_id,
-                    last_refresh_at=self._last_refresh_at,
-                    last_error=self._last_error,
-                    last_error_type=self._last_error_type,
-                    refreshes=self._refreshes,
-                    resume_phase=self._resume_phase,
-                ),
+                memory=self._memory(),
             )
         )
 
@@ -479,5 +332,5 @@ class CompanyConsentWorkflow:
         self._publish()
         reason = self._offboard.reason if self._offboard else ""
         self._notify("offboarded", reason or "offboarded by the partner")
-        await self._drain_notifications()
+        await self._effects.drain()
         return self.status()

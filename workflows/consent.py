@@ -201,3 +201,16 @@ class CompanyStatus:
     last_error_type: str | None
     authorize_url: str | None
     refresh_policy: RefreshPolicy
+
+
+def unavailable_reason(company_ref: str, phase: Phase, last_error: str | None) -> str:
+    """Why a company cannot hand out a token now, and what happens next; shown to API and CLI callers."""
+    hint = {
+        Phase.AWAITING_CONSENT: "waiting for an admin to follow the connect link",
+        Phase.EXCHANGING: "exchanging the authorization code",
+        Phase.CONSENT_DENIED: "the admin denied access; a new connect link is open",
+        Phase.CONSENT_REVOKED: "consent was revoked; a new connect link is open",
+        Phase.MISCONFIGURED: f"misconfigured ({last_error}); fix the settings and run `retry`",
+        Phase.OFFBOARDED: "offboarded",
+    }.get(phase, str(phase))
+    return f"company {company_ref} has no token: {hint}"
