@@ -1,0 +1,1 @@
+"""Benchmarks of remote-oauth against its floors (raw httpx, a bare Temporal workflow) and a peer (Authlib)."""

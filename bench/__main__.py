@@ -1,0 +1,95 @@
+"""``python -m bench``: one run on this machine, every figure beside its reference (see scripts/bench)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import platform
+import sys
+from dataclasses import dataclass
+
+from bench import scenarios
+from bench.figures import Figure, Table, render
+from bench.stack import bench_stack, dev_server, unlimited_sandbox
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each scenario does; ``--quick`` is for the smoke test, the default for the README."""
+
+    samples: int
+    concurrent: int
+    companies: int
+    company_ttl: int
+    scale_seconds: float
+
+    @staticmethod
+    def pick(quick: bool) -> Sizes:
+        if quick:
+            return Sizes(samples=15, concurrent=10, companies=200, company_ttl=8, scale_seconds=12.0)
+        return Sizes(samples=200, concurrent=100, companies=10_000, company_ttl=300, scale_seconds=240.0)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model
+            )
+    except OSError:
+        pass
+    import os  # noqa: PLC0415 - only for the cpu count line
+
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+async def main_figures(sizes: Sizes, *, scale: bool) -> list[Figure]:
+    figures: list[Figure] = []
+    async with dev_server() as env:
+        async with bench_stack(env.client, unlimited_sandbox()) as stack:
+            figures += await scenarios.exchange(stack, sizes.samples)
+            figures += await scenarios.onboarding(stack, sizes.samples)
+            figures += await scenarios.throughput(stack, sizes.concurrent)
+            figures += await scenarios.token_use(stack, sizes.samples * 5)
+        if scale:
+            from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
+
+            figures += await scale_figures(
+                env.client, sizes.companies, sizes.company_ttl, sizes.scale_seconds
+            )
+    return figures
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute (smoke test)")
+    parser.add_argument("--no-scale", action="store_true", help="skip scenario (5)")
+    parser.add_argument("--companies", type=int, help="scenario (5): companies alive at once")
+    parser.add_argument("--rate", action="store_true", help="fleet rate limit: two workers, one budget")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING)
+    sizes = Sizes.pick(args.quick)
+    if args.companies is not None:
+        sizes = Sizes(sizes.samples, sizes.concurrent, args.companies, sizes.company_ttl, sizes.scale_seconds)
+    if args.rate:
+        from bench.rate import run_rate  # noqa: PLC0415
+
+        return asyncio.run(run_rate(quick=args.quick))
+    title = (
+        f"remote-oauth bench ({'quick' if args.quick else 'full'}): {machine()}\n"
+        f"sizes: {sizes.samples} samples per median, {sizes.concurrent} at once for (3), "
+        f"{sizes.companies} companies with {sizes.company_ttl}s tokens for (5)"
+    )
+    figures = asyncio.run(main_figures(sizes, scale=not args.no_scale))
+    print(render(Table(title=title, figures=tuple(figures))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Scenario (5): M companies alive on one worker, refreshing during the run; memory and history size."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import resource
+import statistics
+import time
+import uuid
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from bench.figures import Figure
+from bench.stack import BenchStack, bench_stack, unlimited_sandbox
+from workflows.company import CompanyConsentWorkflow
+from workflows.consent import company_workflow_id
+
+__all__ = ["peak_rss_mb", "scale_figures"]
+
+CONCURRENCY = 50
+"""Onboardings and describes in flight at once: enough to keep the worker busy, bounded for the server."""
+SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM), in MB; the worker runs in-process, so it is the worker's."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KB on Linux
+
+
+async def _connect_all(stack: BenchStack, refs: list[str], deadline: float) -> None:
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(ref: str) -> None:
+        async with gate:
+            if time.monotonic() < deadline:
+                await stack.connect(ref)
+
+    await asyncio.gather(*(one(ref) for ref in refs))
+
+
+async def _events_per_cycle(stack: BenchStack, ref: str) -> float:
+    """Median events between two consecutive refresh activities in one company's history."""
+    handle = stack.client.get_workflow_handle_for(CompanyConsentWorkflow.run, company_workflow_id(ref))
+    events = (await handle.fetch_history()).events
+    refreshes = [
+        i
+        for i, event in enumerate(events)
+        if event.event_type == SCHEDULED
+        and event.activity_task_scheduled_event_attributes.activity_type.name == "Refresh"
+    ]
+    if len(refreshes) < 2:
+        return float("nan")
+    return float(statistics.median(b - a for a, b in itertools.pairwise(refreshes)))
+
+
+async def _largest_history(client: Client) -> int:
+    """The longest history of any company run (running ones described, closed ones from visibility)."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+    lengths: list[int] = []
+
+    async def describe(workflow_id: str, run_id: str | None) -> None:
+        async with gate:
+            described = await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+            lengths.append(described.raw_description.workflow_execution_info.history_length)
+
+    found = [(wf.id, wf.run_id) async for wf in client.list_workflows("WorkflowType = 'CompanyConsent'")]
+    await asyncio.gather(*(describe(wid, rid) for wid, rid in found))
+    return max(lengths, default=0)
+
+
+async def _wait_for_cycles(stack: BenchStack, ref: str, cycles: int, deadline: float) -> int:
+    refreshes = 0
+    while time.monotonic() < deadline:
+        refreshes = (await stack.oauth.status(ref)).refreshes
+        if refreshes >= cycles:
+            break
+        await asyncio.sleep(0.5)
+    return refreshes
+
+
+async def scale_figures(client: Client, companies: int, ttl: int, seconds: float) -> list[Figure]:
+    """Connect ``companies`` with ``ttl``-second tokens, let them refresh, then measure."""
+    refs = [f"scale-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
+    async with bench_stack(client, unlimited_sandbox(token_ttl=ttl)) as stack:
+        started = time.monotonic()
+        await _connect_all(stack, refs, started + seconds * 4)
+        connected = time.monotonic() - started
+        # The last company to connect refreshes about ttl/2 later; wait for the first one's second cycle.
+        cycles = await _wait_for_cycles(stack, refs[0], 3, time.monotonic() + max(seconds, ttl * 1.6))
+        refreshed = stack.sandbox.store.token_requests["refresh_token"]
+        per_cycle = await _events_per_cycle(stack, refs[0])
+        largest = await _largest_history(client)
+        rss = peak_rss_mb()
+    note = (
+        f"{companies} companies connected in {connected:.0f} s; {refreshed} refreshes in the run; "
+        f"sampled company refreshed {cycles}x; RSS is the bench process's (worker, sandbox, clients in-process)"
+    )
+    return [
+        Figure(f"(5) peak RSS, {companies} companies", rss, 400.0, "MB", "limit", 1.0, note=note),
+        Figure("(5) history events per refresh cycle", per_cycle, 12.0, "ev", "limit", 1.0),
+        Figure("(5) largest history of any run", float(largest), 2000.0, "ev", "limit", 1.0),
+    ]
