@@ -68,6 +68,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-scale", action="store_true", help="skip scenario (5)")
     parser.add_argument("--companies", type=int, help="scenario (5): companies alive at once")
     parser.add_argument("--rate", action="store_true", help="fleet rate limit: two workers, one budget")
+    parser.add_argument("--chaos", action="store_true", help="worker crash and a token-endpoint outage")
     return parser.parse_args(argv)
 
 
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.rate import run_rate  # noqa: PLC0415
 
         return asyncio.run(run_rate(quick=args.quick))
+    if args.chaos:
+        from bench.chaos import run_chaos  # noqa: PLC0415
+
+        return asyncio.run(run_chaos(quick=args.quick))
     title = (
         f"remote-oauth bench ({'quick' if args.quick else 'full'}): {machine()}\n"
         f"sizes: {sizes.samples} samples per median, {sizes.concurrent} at once for (3), "

@@ -55,10 +55,13 @@ class RateResult:
 async def _sample(stack: BenchStack, times: list[float], stop: asyncio.Event) -> None:
     """Record when each token request arrived (to within one sample), until ``stop``."""
     seen = 0
-    while not stop.is_set():
+    while True:
+        stopping = stop.is_set()  # read before the count, so the last sample comes after the last request
         now = await stack.token_requests()
         times.extend([time.monotonic()] * (now - seen))
         seen = now
+        if stopping:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SAMPLE_SECONDS)
 

@@ -66,9 +66,9 @@ def fresh_code(sandbox: RunningSandbox) -> str:
 
 
 @contextlib.asynccontextmanager
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """The bundled dev server with our search attributes, its client carrying a key made for this run."""
-    keyring = Keyring.parse(generate_key("bench-1"))
+async def dev_server(keys: str | None = None) -> AsyncIterator[WorkflowEnvironment]:
+    """The bundled dev server with our search attributes; its client's codec uses ``keys`` or a new key."""
+    keyring = Keyring.parse(keys or generate_key("bench-1"))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         ui=False,
