@@ -210,3 +210,36 @@ async def test_on_demand_refreshes_only_when_asked(
         assert token.expires_at - await sc.stack.env.get_current_time() > timedelta(hours=1)
         await sc.stack.env.sleep(timedelta(hours=24, minutes=5))
         assert await sc.stack.stats() == {"authorization_code": 1, "refresh_token": 2}
+
+
+async def test_lost_refresh_response_without_rotation_loses_nothing(
+    own_time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The gateway refreshes, the connection drops before the answer: the retry with the same token works."""
+    async with scene(own_time_skipping_env, task_queue) as sc, sc.workers():
+        await sc.stack.connect("dropped")
+        fault = {"kind": "commit_then_drop", "count": 1, "grant_type": "refresh_token"}
+        assert (await sc.stack.http.post("/sandbox/faults", json=fault)).status_code == 200
+        await sc.stack.env.sleep(timedelta(hours=1, minutes=1))
+        status = await sc.stack.oauth.status("dropped")
+        assert (status.phase, status.refreshes) == (Phase.ACTIVE, 1)
+        assert await sc.stack.stats() == {"authorization_code": 1, "refresh_token": 2}
+        assert sc.hook.events == []
+
+
+async def test_lost_refresh_response_with_strict_rotation_is_reported(
+    own_time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """With strict rotation the lost answer retired the token: revoked, and the reason says a response was lost."""
+    async with scene(own_time_skipping_env, task_queue) as sc, sc.workers():
+        await sc.stack.http.post("/sandbox/settings", json={"refresh_rotation": "strict"})
+        await sc.stack.connect("rotated")
+        fault = {"kind": "commit_then_drop", "count": 1, "grant_type": "refresh_token"}
+        assert (await sc.stack.http.post("/sandbox/faults", json=fault)).status_code == 200
+        await sc.stack.env.sleep(timedelta(hours=1, minutes=1))
+        status = await sc.stack.oauth.status("rotated")
+        assert status.phase is Phase.CONSENT_REVOKED
+        assert status.last_error is not None
+        assert "response was probably lost after the gateway rotated the refresh token" in status.last_error
+        assert await sc.hook.wait_for(1) == ["revoked"]
+        assert "probably lost" in sc.hook.events[0]["detail"]

@@ -107,9 +107,22 @@ class TokenActivities:
     async def refresh(self, request: RefreshInput) -> TokenGrant:
         """Renew with a refresh token; without a new one in the answer, the given one stays valid."""
         fields = {"refresh_token": request.refresh_token, "scope": request.scope}
-        return await self._grant(
-            GrantType.REFRESH_TOKEN, "refresh token request", fields, keep_refresh=request.refresh_token
-        )
+        try:
+            return await self._grant(
+                GrantType.REFRESH_TOKEN, "refresh token request", fields, keep_refresh=request.refresh_token
+            )
+        except ApplicationError as err:
+            attempt = classify.attempt()
+            if err.type != ErrorType.INVALID_GRANT or attempt <= 1:
+                raise
+            # Never silent: with a rotating gateway, an earlier attempt may have been answered (and the old
+            # refresh token retired) with the response lost on the way back.
+            raise ApplicationError(
+                f"{err.message}; refused on attempt {attempt}: an earlier attempt's response was probably "
+                "lost after the gateway rotated the refresh token",
+                type=ErrorType.INVALID_GRANT,
+                non_retryable=True,
+            ) from None
 
     @activity.defn(name="ClientCredentials")
     async def client_credentials(self, request: ClientCredentialsInput) -> TokenGrant:
