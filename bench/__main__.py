@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bench import scenarios
 from bench.figures import Figure, Table, render
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
+from workflows.codec import generate_key
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Sizes:
     def pick(quick: bool) -> Sizes:
         if quick:
             return Sizes(samples=15, concurrent=10, companies=200, company_ttl=8, scale_seconds=12.0)
-        return Sizes(samples=200, concurrent=100, companies=10_000, company_ttl=300, scale_seconds=240.0)
+        return Sizes(samples=200, concurrent=100, companies=10_000, company_ttl=600, scale_seconds=600.0)
 
 
 def machine() -> str:
@@ -47,7 +48,8 @@ def machine() -> str:
 
 async def main_figures(sizes: Sizes, *, scale: bool) -> list[Figure]:
     figures: list[Figure] = []
-    async with dev_server() as env:
+    keys = generate_key("bench-1")
+    async with dev_server(keys) as env:
         async with bench_stack(env.client, unlimited_sandbox()) as stack:
             figures += await scenarios.exchange(stack, sizes.samples)
             figures += await scenarios.onboarding(stack, sizes.samples)
@@ -57,7 +59,7 @@ async def main_figures(sizes: Sizes, *, scale: bool) -> list[Figure]:
             from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
 
             figures += await scale_figures(
-                env.client, sizes.companies, sizes.company_ttl, sizes.scale_seconds
+                env.client, keys, sizes.companies, sizes.company_ttl, sizes.scale_seconds
             )
     return figures
 

@@ -7,21 +7,17 @@ in-flight activities are abandoned and Temporal must hand them to the replacemen
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 from temporalio.client import Client
 
-from bench.stack import BenchStack, dev_server, settings_for, unlimited_sandbox
-from sandbox.testing import RunningSandbox, running_sandbox
+from bench.process import worker_env, worker_process
+from bench.stack import BenchStack, dev_server, unlimited_sandbox
+from sandbox.testing import running_sandbox
 from worker.api import RemoteOAuth
 from workflows.codec import generate_key
 from workflows.consent import FreshnessRequest, Phase
@@ -29,7 +25,6 @@ from workflows.consent import FreshnessRequest, Phase
 __all__ = ["ChaosResult", "chaos", "run_chaos"]
 
 OUTAGE_SECONDS = 3.0
-STOP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -49,44 +44,6 @@ class ChaosResult:
     def lost(self) -> int:
         """Consents lost: companies that are no longer active with a working token."""
         return self.companies - min(self.active, self.live_tokens)
-
-
-def _worker_env(client: Client, sandbox: RunningSandbox, keys: str, queue: str) -> dict[str, str]:
-    settings = settings_for(sandbox)
-    keep = {
-        name: value for name, value in os.environ.items() if not name.startswith(("TEMPORAL_", "REMOTE_"))
-    }
-    return keep | {
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": client.namespace,
-        "REMOTE_OAUTH_CODEC_KEYS": keys,
-        "REMOTE_GATEWAY_URL": sandbox.url,
-        "REMOTE_CLIENT_ID": settings.client_id or "",
-        "REMOTE_CLIENT_SECRET": sandbox.store.initial_config.client_secret,
-        "REMOTE_REDIRECT_URI": settings.redirect_uri or "",
-        "REMOTE_OAUTH_TASK_QUEUE": queue,
-        "REMOTE_OAUTH_TOKEN_TASK_QUEUE": queue,
-        "REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE": "100000",
-    }
-
-
-@contextlib.asynccontextmanager
-async def _worker_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A worker process; stopped with SIGTERM on exit unless already dead."""
-    with tempfile.TemporaryFile() as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", env=env, stdout=log, stderr=log
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), STOP_SECONDS)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
 
 
 async def _storm(stack: BenchStack, refs: list[str]) -> None:
@@ -111,18 +68,18 @@ async def chaos(client: Client, keys: str, *, companies: int, seconds: float) ->
         httpx.AsyncClient(base_url=sandbox.url) as http,
         asyncio.timeout(seconds),
     ):
-        env = _worker_env(client, sandbox, keys, queue)
+        env = worker_env(client, sandbox, keys, queue)
         stack = BenchStack(client, sandbox, RemoteOAuth(client, task_queue=queue), http, queue)
         refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
         store = sandbox.store
-        async with _worker_process(env) as first:
+        async with worker_process(env) as first:
             await asyncio.gather(*(stack.connect(ref) for ref in refs))
             storm = asyncio.create_task(_storm(stack, refs))
             # Kill mid-storm: once the first refreshes reached the gateway, the rest are in flight or queued.
             await _until(lambda: store.token_requests["refresh_token"] > 0, 10.0)
             first.kill()
             await first.wait()
-        async with _worker_process(env):
+        async with worker_process(env):
             await storm
             await http.post(
                 "/sandbox/faults", json={"kind": "http_503", "fraction": 1.0, "grant_type": "refresh_token"}

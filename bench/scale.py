@@ -1,4 +1,8 @@
-"""Scenario (5): M companies alive on one worker, refreshing during the run; memory and history size."""
+"""Scenario (5): M companies alive on one worker process, refreshing during the run; memory and history size.
+
+The worker is a process of its own (``python -m worker``), so its peak RSS is its own, not the bench's
+(which also holds the sandbox and every client).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,19 @@ import asyncio
 import itertools
 import resource
 import statistics
+import sys
 import time
 import uuid
 
+import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.figures import Figure
-from bench.stack import BenchStack, bench_stack, unlimited_sandbox
+from bench.process import peak_rss_mb_of, worker_env, worker_process
+from bench.stack import BenchStack, unlimited_sandbox
+from sandbox.testing import running_sandbox
+from worker.api import RemoteOAuth
 from workflows.company import CompanyConsentWorkflow
 from workflows.consent import company_workflow_id
 
@@ -25,14 +34,7 @@ SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM), in MB; the worker runs in-process, so it is the worker's."""
-    try:
-        with open("/proc/self/status", encoding="utf-8") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
+    """This process's peak resident set, in MB (for comparison with the worker's)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KB on Linux
 
 
@@ -87,22 +89,29 @@ async def _wait_for_cycles(stack: BenchStack, ref: str, cycles: int, deadline: f
     return refreshes
 
 
-async def scale_figures(client: Client, companies: int, ttl: int, seconds: float) -> list[Figure]:
-    """Connect ``companies`` with ``ttl``-second tokens, let them refresh, then measure."""
+async def scale_figures(client: Client, keys: str, companies: int, ttl: int, seconds: float) -> list[Figure]:
+    """Connect ``companies`` with ``ttl``-second tokens on one worker process, let them refresh, measure."""
+    queue = f"scale-{uuid.uuid4()}"
     refs = [f"scale-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
-    async with bench_stack(client, unlimited_sandbox(token_ttl=ttl)) as stack:
+    async with (
+        running_sandbox(unlimited_sandbox(token_ttl=ttl)) as sandbox,
+        httpx.AsyncClient(base_url=sandbox.url) as http,
+        worker_process(worker_env(client, sandbox, keys, queue)) as worker,
+    ):
+        stack = BenchStack(client, sandbox, RemoteOAuth(client, task_queue=queue), http, queue)
         started = time.monotonic()
         await _connect_all(stack, refs, started + seconds * 4)
         connected = time.monotonic() - started
-        # The last company to connect refreshes about ttl/2 later; wait for the first one's second cycle.
-        cycles = await _wait_for_cycles(stack, refs[0], 3, time.monotonic() + max(seconds, ttl * 1.6))
-        refreshed = stack.sandbox.store.token_requests["refresh_token"]
+        print(f"(5) {companies} companies connected in {connected:.0f} s", file=sys.stderr, flush=True)
+        # Each company refreshes about every ttl/2; two cycles of the first one give a cycle's events.
+        cycles = await _wait_for_cycles(stack, refs[0], 2, time.monotonic() + max(seconds, ttl * 1.6))
+        refreshed = sandbox.store.token_requests["refresh_token"]
         per_cycle = await _events_per_cycle(stack, refs[0])
         largest = await _largest_history(client)
-        rss = peak_rss_mb()
+        rss = peak_rss_mb_of(worker.pid)
     note = (
-        f"{companies} companies connected in {connected:.0f} s; {refreshed} refreshes in the run; "
-        f"sampled company refreshed {cycles}x; RSS is the bench process's (worker, sandbox, clients in-process)"
+        f"{companies} companies connected in {connected:.0f} s; {refreshed} refreshes in the run; sampled "
+        f"company refreshed {cycles}x; RSS of the worker process (the bench process: {peak_rss_mb():.0f} MB)"
     )
     return [
         Figure(f"(5) peak RSS, {companies} companies", rss, 400.0, "MB", "limit", 1.0, note=note),
