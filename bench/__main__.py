@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import platform
 import sys
 from dataclasses import dataclass
@@ -27,12 +28,14 @@ class Sizes:
 
     @staticmethod
     def pick(quick: bool) -> Sizes:
+        """Quick: under a minute. Full: tokens of 600 s make 10,000 companies refresh ~33 times a second."""
         if quick:
             return Sizes(samples=15, concurrent=10, companies=200, company_ttl=8, scale_seconds=12.0)
         return Sizes(samples=200, concurrent=100, companies=10_000, company_ttl=600, scale_seconds=600.0)
 
 
 def machine() -> str:
+    """Where the figures came from: they only mean something beside the machine that made them."""
     model = "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
@@ -41,12 +44,11 @@ def machine() -> str:
             )
     except OSError:
         pass
-    import os  # noqa: PLC0415 - only for the cpu count line
-
     return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
 
 
 async def main_figures(sizes: Sizes, *, scale: bool) -> list[Figure]:
+    """Scenarios (1)-(5) on one dev server; (5) last, since it loads the server with many workflows."""
     figures: list[Figure] = []
     keys = generate_key("bench-1")
     async with dev_server(keys) as env:

@@ -41,12 +41,14 @@ SEARCH_ATTRIBUTES = (
 
 
 def unlimited_sandbox(*, token_ttl: int = 3600, rate_limit_per_minute: int = UNLIMITED) -> SandboxConfig:
+    """Auto-approving, long-lived codes, and no rate limit: the bench measures us, not the sandbox's 429s."""
     return SandboxConfig(
         auto_approve=True, token_ttl=token_ttl, rate_limit_per_minute=rate_limit_per_minute, code_ttl=3600
     )
 
 
 def settings_for(sandbox: RunningSandbox) -> Settings:
+    """Worker settings for this sandbox's registered client (its published dev credentials)."""
     config: SandboxConfig = sandbox.store.initial_config
     return Settings.from_env(
         {
