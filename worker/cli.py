@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 
 from sandbox.cli import sandbox_command
 from worker import context
+from worker.dev import dev_command
 from workflows.codec import generate_key
 from workflows.consent import CompanySettings, CompanyStatus, Phase, RefreshPolicy
 from workflows.errors import RemoteOAuthError
@@ -31,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("sandbox")(sandbox_command)
+app.command("dev")(dev_command)
 
 T = TypeVar("T")
 Ref = Annotated[str, typer.Argument(help="Your own reference for the company (letters, digits, . _ @ : -).")]
