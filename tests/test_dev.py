@@ -1,0 +1,158 @@
+"""``remote-oauth dev`` as a user runs it: a real subprocess that starts the stack, refuses a second copy,
+and leaves no process behind on Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from worker.dev_demo import Summary, render, summarize
+from worker.dev_files import DevPaths, default_data_dir, load_or_create_keys
+
+PORT_FLAGS = (
+    "--temporal-port",
+    "--ui-port",
+    "--codec-port",
+    "--sandbox-port",
+    "--web-port",
+    "--metrics-port",
+)
+CONNECT = re.compile(r"Try it:\s+(http://127\.0\.0\.1:\d+/connect/acme)")
+
+
+@dataclass(frozen=True)
+class DevStack:
+    """A running ``remote-oauth dev`` subprocess and what it printed."""
+
+    process: subprocess.Popen[str]
+    connect_url: str
+    paths: DevPaths
+
+    def children(self) -> dict[str, int]:
+        stack = json.loads(self.paths.stack_file.read_text())
+        children: dict[str, int] = stack["children"]
+        return children
+
+    def env(self) -> dict[str, str]:
+        """The settings a shell gets from ``source .remote-oauth/dev/env``."""
+        pairs = (
+            shlex.split(line.removeprefix("export "))[0]
+            for line in self.paths.env_file.read_text().splitlines()
+        )
+        settings = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+        return {**{k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}, **settings}
+
+
+def dev_argv(data_dir: Path, *extra: str) -> list[str]:
+    ports = [arg for flag in PORT_FLAGS for arg in (flag, "0")]
+    return [sys.executable, "-m", "worker.cli", "dev", "--data-dir", str(data_dir), *ports, *extra]
+
+
+@contextlib.contextmanager
+def running_dev(data_dir: Path, *extra: str, deadline_s: float = 60.0) -> Iterator[DevStack]:
+    """Start ``remote-oauth dev`` on free ports; yield once it printed the connect link; SIGINT it after."""
+    process = subprocess.Popen(
+        dev_argv(data_dir, *extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + deadline_s
+        seen: list[str] = []
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            seen.append(line)
+            found = CONNECT.search(line)
+            url = found.group(1) if found else None
+        assert url is not None, "no connect link printed:\n" + "".join(seen)
+        yield DevStack(process=process, connect_url=url, paths=DevPaths(data_dir))
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def alive(pid: int) -> bool:
+    """True for a live process (a zombie counts as gone: it runs nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def group_members(pgids: set[int]) -> list[int]:
+    """Live processes in any of these process groups (grandchildren included)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) in pgids and fields[0] != "Z":
+                    members.append(int(entry.name))
+    return members
+
+
+def test_dev_starts_refuses_a_second_copy_and_stops_every_child(tmp_path: Path) -> None:
+    """The stack starts, a second `dev` on the same data says so, and SIGINT leaves no process alive."""
+    with running_dev(tmp_path) as stack:
+        children = stack.children()
+        assert sorted(children) == ["codec", "sandbox", "temporal", "web", "worker"]
+        assert all(alive(pid) for pid in children.values())
+        assert stack.paths.pid_file.read_text().strip() == str(stack.process.pid)
+        assert (stack.paths.codec_keys.stat().st_mode & 0o777) == 0o600
+
+        second = subprocess.run(dev_argv(tmp_path), capture_output=True, text=True, timeout=30, check=False)
+        assert second.returncode == 1
+        assert f"already running (pid {stack.process.pid})" in second.stderr
+
+        stack.process.send_signal(signal.SIGINT)
+        assert stack.process.wait(timeout=30) == 0
+
+    assert [name for name, pid in children.items() if alive(pid)] == []
+    assert group_members(set(children.values())) == []
+    assert not stack.paths.stack_file.exists()
+
+
+def test_dev_key_is_created_once_and_kept(tmp_path: Path) -> None:
+    """A restart reads the same codec key, so the workflows it wrote stay readable."""
+    first = load_or_create_keys(tmp_path / "codec-keys")
+    assert first.startswith("dev-1:")
+    assert load_or_create_keys(tmp_path / "codec-keys") == first
+
+
+def test_dev_data_lives_in_the_project(tmp_path: Path) -> None:
+    """Inside a remote-oauth checkout the data goes to its .remote-oauth/dev; elsewhere to the cwd's."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "remote-oauth"\n')
+    (tmp_path / "sub").mkdir()
+    assert default_data_dir({}, tmp_path / "sub") == tmp_path / ".remote-oauth" / "dev"
+    other = tmp_path / "sub"
+    (tmp_path / "pyproject.toml").unlink()
+    assert default_data_dir({}, other) == other / ".remote-oauth" / "dev"
+    assert default_data_dir({"REMOTE_OAUTH_DEV_DIR": str(tmp_path)}, other) == tmp_path
+
+
+def test_demo_table_with_no_companies_says_so() -> None:
+    """The live table's headline is readable before any company exists."""
+    summary: Summary = summarize([])
+    lines = render(summary, datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC))
+    assert lines[0] == "12:00:00  no companies yet | next refresh: - | refreshes done: 0 | errors: 0"
