@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-__all__ = ["Figure", "Table", "render", "stopwatch"]
+__all__ = ["Figure", "header", "row", "stopwatch"]
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,6 @@ class Figure:
         return self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
 
 
-@dataclass(frozen=True)
-class Table:
-    """Everything one run printed, with the sizes it used."""
-
-    title: str
-    figures: tuple[Figure, ...]
-
-
 def stopwatch() -> float:
     """The clock every timing uses (monotonic, high resolution)."""
     return time.perf_counter()
@@ -48,18 +40,18 @@ def _number(value: float, unit: str) -> str:
     return f"{value:,.2f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
 
 
-def render(table: Table) -> str:
-    """A fixed-width table: figure, ours, reference, ratio, target, met/missed."""
-    lines = [table.title, ""]
-    header = f"{'figure':<48} {'ours':>14} {'reference':>26} {'ratio':>7}  {'target':<9} result"
-    lines += [header, "-" * len(header)]
-    for fig in table.figures:
-        sign = ">=" if fig.higher_is_better else "<="
-        reference = f"{_number(fig.reference, fig.unit)} {fig.reference_name}"
-        lines.append(
-            f"{fig.label:<48} {_number(fig.value, fig.unit):>14} {reference:>26} {fig.ratio:>6.2f}x"
-            f"  {sign}{fig.target:<7.2f} {'met' if fig.met else 'MISSED'}"
-        )
-        if fig.note:
-            lines.append(f"    {fig.note}")
-    return "\n".join(lines)
+def header(title: str) -> str:
+    """The title and column heads; rows follow one by one, so a late failure keeps the earlier figures."""
+    heads = f"{'figure':<48} {'ours':>14} {'reference':>26} {'ratio':>7}  {'target':<9} result"
+    return "\n".join([title, "", heads, "-" * len(heads)])
+
+
+def row(fig: Figure) -> str:
+    """One figure: ours, reference, ratio, target, met/missed (and its note on the next line)."""
+    sign = ">=" if fig.higher_is_better else "<="
+    reference = f"{_number(fig.reference, fig.unit)} {fig.reference_name}"
+    line = (
+        f"{fig.label:<48} {_number(fig.value, fig.unit):>14} {reference:>26} {fig.ratio:>6.2f}x"
+        f"  {sign}{fig.target:<7.2f} {'met' if fig.met else 'MISSED'}"
+    )
+    return f"{line}\n    {fig.note}" if fig.note else line
