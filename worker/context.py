@@ -28,6 +28,7 @@ class AppContext:
             self.client,
             task_queue=self.settings.task_queue,
             company_settings=CompanySettings(token_task_queue=self.settings.token_task_queue),
+            client_id=self.settings.client_id,
         )
 
 

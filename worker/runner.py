@@ -23,12 +23,20 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.activities import TokenActivities
+from workflows.assertion_tokens import AssertionTokenWorkflow
 from workflows.company import CompanyConsentWorkflow
+from workflows.magic_link import MagicLinkWorkflow
+from workflows.partner import PartnerTokenWorkflow
 from workflows.settings import Settings
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [CompanyConsentWorkflow]
+WORKFLOWS: list[type] = [
+    CompanyConsentWorkflow,
+    PartnerTokenWorkflow,
+    AssertionTokenWorkflow,
+    MagicLinkWorkflow,
+]
 
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     # Our dataclasses carry datetimes; the sandbox's proxied ``datetime`` class would fail the converter's

@@ -314,6 +314,11 @@ class TokenActivities:
         return raw
 
 
+def check_magic_link(request: MagicLinkInput) -> None:
+    """Refuse input the gateway would refuse, with the activity's own ``RequestRejected`` error (no request)."""
+    _magic_link_params(request)
+
+
 def _magic_link_params(request: MagicLinkInput) -> MagicLinkParams:
     """The spec's body, after the checks the gateway would make (so a bad input never costs a request)."""
     what = "magic link request"
@@ -356,4 +361,5 @@ __all__ = [
     "RefreshInput",
     "TokenActivities",
     "basic_credentials",
+    "check_magic_link",
 ]

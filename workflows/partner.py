@@ -128,7 +128,7 @@ class PartnerTokenWorkflow:
         self._phase, self._token = memory.phase, memory.token
         self._last_refresh_at, self._refreshes = memory.last_refresh_at, memory.refreshes
         self._last_error, self._last_error_type = memory.last_error, memory.last_error_type
-        self._cycles = 0
+        self._cycles = self._attempts = 0
         self._jitter = workflow.random().random()
         self._retry_at = memory.retry_at
         self._retry_requested = self._rearm = False
@@ -137,10 +137,10 @@ class PartnerTokenWorkflow:
 
     @workflow.run
     async def run(self, start: PartnerInput) -> PartnerStatus:
-        if self._token is None and self._phase is PartnerPhase.STARTING:
-            async with self._lock:
-                if self._token is None:
-                    await self._grant()
+        async with self._lock:
+            # An ensure_fresh that ran first (update-with-start order) may have tried already.
+            if self._attempts == 0 and self._phase is PartnerPhase.STARTING:
+                await self._grant()
         while True:
             if (
                 self._cycles >= self._settings.cycles_per_run
@@ -172,10 +172,14 @@ class PartnerTokenWorkflow:
     @workflow.update
     async def ensure_fresh(self, request: FreshnessRequest) -> TokenGrant:
         """A token valid for at least ``min_ttl_seconds``, running the grant first if needed (single-flight)."""
-        generation = self._refreshes
+        generation = self._attempts
         async with self._lock:
-            # A grant that finished while this caller waited for the lock answers it too.
-            if self._refreshes == generation and self._needs_grant(request):
+            # A grant that ended while this caller waited for the lock answers it too, failed or not.
+            if (
+                self._attempts == generation
+                and self._phase is not PartnerPhase.MISCONFIGURED
+                and self._needs_grant(request)
+            ):
                 await self._grant()
             token = self._token
             if token is None or not self._phase.has_token or token.expires_at <= workflow.now():
@@ -228,6 +232,7 @@ class PartnerTokenWorkflow:
                 **options.token_endpoint_kwargs(self._settings.token_task_queue),
             )
         except ActivityError as err:
+            self._attempts += 1
             self._on_failure(err, previous)
             return
         # Re-anchor the lifetime on workflow time, from before the request was scheduled (as company.py).
@@ -238,6 +243,7 @@ class PartnerTokenWorkflow:
         self._retry_at = self._last_error = self._last_error_type = None
         self._jitter = workflow.random().random()
         self._refreshes += 1
+        self._attempts += 1
         self._cycles += 1
         self._rearm = True
 
