@@ -26,6 +26,7 @@ from workflows.consent import (
     CompanySettings,
     CompanyStatus,
     ConnectLink,
+    FreshnessRequest,
     Phase,
     company_workflow_id,
 )
@@ -266,8 +267,15 @@ async def test_concurrent_ensure_fresh_refreshes_once(stack: Stack) -> None:
     """Twenty callers asking for a longer-lived token at once cause exactly one refresh."""
     await stack.connect("busy")
     before = await stack.oauth.token("busy")
-    # Asking for more than a token's lifetime forces a refresh; the nineteen others take its result.
-    tokens = await asyncio.gather(*(stack.oauth.token("busy", min_ttl=TTL + 60) for _ in range(20)))
+    # Ten minutes on, the token has 65 left: asking for 70 forces one refresh, whose new 75-minute token
+    # satisfies every other caller, whenever its request arrives. (The update itself: the API's client-side
+    # freshness check reads the real clock, which time skipping leaves behind.)
+    await stack.env.sleep(timedelta(minutes=10))
+    ask = FreshnessRequest(min_ttl_seconds=70 * 60)
+    handle = stack.handle("busy")
+    tokens = await asyncio.gather(
+        *(handle.execute_update(CompanyConsentWorkflow.ensure_fresh, ask) for _ in range(20))
+    )
     assert {t.access_token for t in tokens} != {before.access_token}
     assert len({t.access_token for t in tokens}) == 1
     assert await stack.stats() == {"authorization_code": 1, "refresh_token": 1}
