@@ -56,7 +56,7 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
 
 
-async def main_figures(sizes: Sizes, *, scale: bool) -> list[Figure]:
+async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> list[Figure]:
     """Scenarios (1)-(5) on one dev server, each row printed as soon as it is measured; (5) last."""
     figures: list[Figure] = []
 
@@ -67,11 +67,12 @@ async def main_figures(sizes: Sizes, *, scale: bool) -> list[Figure]:
 
     keys = generate_key("bench-1")
     async with dev_server(keys) as env:
-        async with bench_stack(env.client, unlimited_sandbox()) as stack:
-            show(await scenarios.exchange(stack, sizes.samples))
-            show(await scenarios.onboarding(stack, sizes.samples))
-            show(await scenarios.throughput(stack, sizes.concurrent))
-            show(await scenarios.token_use(stack, sizes.samples * 5))
+        if others:
+            async with bench_stack(env.client, unlimited_sandbox()) as stack:
+                show(await scenarios.exchange(stack, sizes.samples))
+                show(await scenarios.onboarding(stack, sizes.samples))
+                show(await scenarios.throughput(stack, sizes.concurrent))
+                show(await scenarios.token_use(stack, sizes.samples * 5))
         if scale:
             from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
 
@@ -85,6 +86,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute (smoke test)")
     parser.add_argument("--no-scale", action="store_true", help="skip scenario (5)")
+    parser.add_argument("--scale-only", action="store_true", help="only scenario (5)")
     parser.add_argument("--companies", type=int, help="scenario (5): companies alive at once")
     parser.add_argument("--rate", action="store_true", help="fleet rate limit: two workers, one budget")
     parser.add_argument("--chaos", action="store_true", help="worker crash and a token-endpoint outage")
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{sizes.companies} companies with {sizes.company_ttl}s tokens for (5)"
     )
     print(header(title), flush=True)
-    figures = asyncio.run(main_figures(sizes, scale=not args.no_scale))
+    figures = asyncio.run(main_figures(sizes, scale=not args.no_scale, others=not args.scale_only))
     missed = sum(1 for fig in figures if not fig.met)
     print(f"\n{len(figures) - missed} of {len(figures)} targets met", flush=True)
     return 0
