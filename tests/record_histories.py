@@ -1,6 +1,6 @@
 """Record one history per workflow type into tests/histories/, for replay tests of later versions.
 
-Run ``python -m tests.record_histories`` when a workflow's released behaviour changes: keep the old files
+Run ``python -m tests.record_histories VERSION [SCENARIO ...]`` when a workflow's released behaviour changes: keep the old files
 (they prove new code still replays old histories) and add the new ones under a new name.
 """
 
@@ -17,10 +17,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from tests.conftest import TEST_KEYS, started_time_skipping
-from tests.test_company import TTL, Stack, make_stack
+from tests.test_company import CLIENT_ID, EXACT, TTL, Stack, make_stack
+from worker.api import RemoteOAuth
 from worker.temporal import test_server_binary
+from workflows.activity_types import MagicLinkInput
+from workflows.assertion_tokens import assertion_workflow_id
 from workflows.codec import Keyring
 from workflows.consent import Callback, Phase
+from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
+from workflows.partner import partner_key, partner_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -44,8 +49,54 @@ async def company_lifecycle(stack: Stack) -> WorkflowHistory:
     return await stack.handle("replay").fetch_history()
 
 
+def _partner_api(stack: Stack) -> RemoteOAuth:
+    return RemoteOAuth(
+        stack.env.client, task_queue=stack.task_queue, company_settings=EXACT, client_id=CLIENT_ID
+    )
+
+
+async def partner_token(stack: Stack) -> WorkflowHistory:
+    """A partner token: first grant, two timer refreshes, one forced by a 401 report."""
+    oauth = _partner_api(stack)
+    first = await oauth.partner_token()
+    await stack.env.sleep(timedelta(hours=2, minutes=5))
+    await oauth.partner_token_after_rejection(await oauth.partner_token(min_ttl=0))
+    assert first.access_token
+    handle = stack.env.client.get_workflow_handle(partner_workflow_id(partner_key(CLIENT_ID, None)))
+    return await handle.fetch_history()
+
+
+async def assertion_token(stack: Stack) -> WorkflowHistory:
+    """An assertion token for a company's admin: a mint, a cached answer, a re-mint after a 401 report."""
+    await stack.connect("replay-assertion")
+    oauth = _partner_api(stack)
+    token = await oauth.assertion_token("replay-assertion")
+    await oauth.assertion_token("replay-assertion")
+    await oauth.assertion_auth("replay-assertion")._after_401(token)
+    subject = await oauth.assertion_subject("replay-assertion")
+    return await stack.env.client.get_workflow_handle(assertion_workflow_id(subject, None)).fetch_history()
+
+
+async def magic_link(stack: Stack) -> WorkflowHistory:
+    """A magic link for a company's admin, through the retrying workflow."""
+    status = await stack.connect("replay-magic")
+    token = await stack.oauth.token("replay-magic")
+    link = MagicLinkInput(access_token=token.access_token, user_id=status.user_id)
+    handle = await stack.env.client.start_workflow(
+        MagicLinkWorkflow.run,
+        MagicLinkRequest(link=link),
+        id="replay-magic-link",
+        task_queue=stack.task_queue,
+    )
+    await handle.result()
+    return await handle.fetch_history()
+
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "company_consent": company_lifecycle,
+    "partner_token": partner_token,
+    "assertion_token": assertion_token,
+    "magic_link": magic_link,
 }
 """History file stem -> the scenario that produces it (one per workflow type)."""
 
@@ -56,9 +107,9 @@ async def record(name: str, env: WorkflowEnvironment) -> WorkflowHistory:
         return await SCENARIOS[name](stack)
 
 
-async def main(version: str) -> None:
+async def main(version: str, names: list[str]) -> None:
     async with started_time_skipping(test_server_binary(), Keyring.parse(TEST_KEYS)) as env:
-        for name in SCENARIOS:
+        for name in names or SCENARIOS:
             history = await record(name, env)
             path = HISTORIES / f"{name}-{version}.json"
             path.write_text(history.to_json() + "\n", encoding="utf-8")
@@ -66,4 +117,5 @@ async def main(version: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v1"))
+    # python -m tests.record_histories VERSION [SCENARIO ...]
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v1", sys.argv[2:]))

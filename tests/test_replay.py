@@ -41,6 +41,6 @@ async def test_fresh_history_replays(
     """The current code replays the history it just wrote for every scenario."""
     for name in SCENARIOS:
         history = await record(name, own_time_skipping_env)
-        assert len(history.events) > 20
+        assert len(history.events) >= 10, name  # at least one activity ran to completion
         result = await _replayer(test_keyring).replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, name
