@@ -46,8 +46,8 @@ async def test_quick_run_prints_every_figure_with_a_ratio() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    assert process.returncode == 0, stderr.decode()[-3000:]
     lines = stdout.decode().splitlines()
+    assert process.returncode == 0, (lines[-20:], stderr.decode()[-3000:])
     for label in LABELS:
         found = [line for line in lines if line.startswith(label)]
         assert len(found) == 1, (label, lines)
