@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -283,11 +283,7 @@ def worker(
         ctx = await context.load(os.environ, runtime=runtime)
         await runner.serve(ctx.client, ctx.settings, runner.options_from(ctx.settings))
 
-    try:
-        asyncio.run(go())
-    except RemoteOAuthError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+    _serve(go)
 
 
 @app.command()
@@ -309,8 +305,13 @@ def web(
         config = uvicorn.Config(web_app, host=host, port=port, access_log=False, log_level="info")
         await uvicorn.Server(config).serve()
 
+    _serve(go)
+
+
+def _serve(process: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a long-lived process (worker, web app) until it stops; a settings error is one line and exit 1."""
     try:
-        asyncio.run(go())
+        asyncio.run(process())
     except RemoteOAuthError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
