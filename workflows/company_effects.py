@@ -6,6 +6,7 @@ Workflow code (deterministic); composed into ``CompanyConsentWorkflow`` so the s
 from __future__ import annotations
 
 from datetime import datetime
+from types import MappingProxyType
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
@@ -22,7 +23,7 @@ STATE_KEY = SearchAttributeKey.for_keyword("RemoteOAuthState")
 COMPANY_ID_KEY = SearchAttributeKey.for_keyword("RemoteCompanyId")
 # Transient phases are published as the stable phase they return to, so a refresh cycle writes no
 # upsert events (history per cycle stays small).
-_PUBLISHED = {Phase.REFRESHING: Phase.ACTIVE, Phase.EXCHANGING: Phase.AWAITING_CONSENT}
+_PUBLISHED = MappingProxyType({Phase.REFRESHING: Phase.ACTIVE, Phase.EXCHANGING: Phase.AWAITING_CONSENT})
 
 
 class CompanyEffects:
