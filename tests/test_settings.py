@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from worker.runner import options_from
 from workflows.errors import ConfigurationError
 from workflows.settings import DEFAULT_SCOPES, Secret, Settings, TokenAuthMethod
 
@@ -58,6 +59,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "REMOTE_OAUTH_TOKEN_TASK_QUEUE": "q2",
             "REMOTE_OAUTH_SCOPES": "  company:read   magic_link:write ",
             "REMOTE_OAUTH_STATE_TTL": "60",
+            "REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE": "150.5",
+            "REMOTE_OAUTH_MAX_CACHED_WORKFLOWS": "20000",
         }
     )
     assert settings.gateway_url == "http://127.0.0.1:8123"
@@ -80,6 +83,9 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert (settings.task_queue, settings.token_task_queue) == ("q1", "q2")
     assert settings.scopes == "company:read magic_link:write"
     assert settings.state_ttl == 60
+    assert (settings.token_rate_per_minute, settings.max_cached_workflows) == (150.5, 20_000)
+    opts = options_from(settings)
+    assert (opts.token_requests_per_minute, opts.max_cached_workflows) == (150.5, 20_000)
 
 
 def test_secret_files_are_read_and_stripped(tmp_path: Path) -> None:
@@ -124,6 +130,8 @@ def test_secrets_never_print() -> None:
         ({"REMOTE_DEFAULT_TOKEN_LIFETIME": "-1"}, "REMOTE_DEFAULT_TOKEN_LIFETIME"),
         ({"REMOTE_DEFAULT_TOKEN_LIFETIME": "1h"}, "REMOTE_DEFAULT_TOKEN_LIFETIME"),
         ({"REMOTE_OAUTH_STATE_TTL": "0"}, "REMOTE_OAUTH_STATE_TTL"),
+        ({"REMOTE_OAUTH_MAX_CACHED_WORKFLOWS": "0"}, "REMOTE_OAUTH_MAX_CACHED_WORKFLOWS"),
+        ({"REMOTE_OAUTH_MAX_CACHED_WORKFLOWS": "1e3"}, "REMOTE_OAUTH_MAX_CACHED_WORKFLOWS"),
         ({"REMOTE_REDIRECT_URI": "/callback"}, "REMOTE_REDIRECT_URI"),
         ({"REMOTE_REDIRECT_URI": "https://p.example/cb#frag"}, "REMOTE_REDIRECT_URI"),
         ({"REMOTE_OAUTH_WEBHOOK_URL": "http://partner.example/hook"}, "REMOTE_OAUTH_WEBHOOK_URL"),

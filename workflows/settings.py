@@ -34,6 +34,7 @@ Variable                            Meaning                                    D
                                                                                magic_link:write``
 ``REMOTE_OAUTH_STATE_TTL``          Seconds a connect link's ``state`` lives   ``900``
 ``REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE`` Fleet-wide gateway calls per minute    ``200`` (Remote allows 250)
+``REMOTE_OAUTH_MAX_CACHED_WORKFLOWS``  Workflows one worker keeps in memory    ``1000``
 ==================================  =========================================  ===============================
 
 Empty values count as unset. Missing credentials do not stop the worker: the activity that needs one fails
@@ -120,6 +121,9 @@ class Settings:
     state_ttl: int = 900
     token_rate_per_minute: float = 200.0
     """Gateway calls per minute for the whole fleet (Temporal enforces it on the token task queue)."""
+    max_cached_workflows: int = 1000
+    """Workflows one worker process keeps in memory (about 0.1 MB each); a company beyond it is replayed
+    from its history at its next refresh, which costs CPU instead of memory."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -161,6 +165,9 @@ class Settings:
             state_ttl=int(_number(env, "REMOTE_OAUTH_STATE_TTL", 900, 7 * 86400)),
             token_rate_per_minute=_number(
                 env, "REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE", 200, 100_000, integer=False, unit="requests"
+            ),
+            max_cached_workflows=int(
+                _number(env, "REMOTE_OAUTH_MAX_CACHED_WORKFLOWS", 1000, 1_000_000, unit="workflows")
             ),
         )
 
