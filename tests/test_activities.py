@@ -75,8 +75,9 @@ async def run(
     env: dict[str, str] | None = None,
     attempt: int = 1,
     gateway: Gateway | None = None,
+    beats: list[tuple[object, ...]] | None = None,
 ) -> tuple[Any, Gateway]:
-    """Run one activity method in an ActivityEnvironment against a scripted gateway."""
+    """Run one activity method in an ActivityEnvironment against a scripted gateway (heartbeats to ``beats``)."""
     gateway = gateway or Gateway(*responses)
     settings = Settings.from_env(ENV if env is None else env)
     async with httpx.AsyncClient(
@@ -85,6 +86,8 @@ async def run(
         acts = TokenActivities(settings, http, clock=lambda: NOW)
         activity_env = ActivityEnvironment()
         activity_env.info = dataclasses.replace(activity_env.info, attempt=attempt)
+        if beats is not None:
+            activity_env.on_heartbeat = lambda *details: beats.append(details)
         result = await activity_env.run(getattr(acts, method), arg)
     return result, gateway
 

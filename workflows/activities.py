@@ -36,7 +36,7 @@ from generated_client.remote_oauth_api.models.exchange_o_auth_token_response_200
     ExchangeOAuthTokenResponse200,
 )
 from generated_client.remote_oauth_api.types import Unset
-from workflows import classify, notify, transport
+from workflows import classify, heartbeat, notify, transport
 from workflows.activity_types import (
     AssertionInput,
     ClientCredentialsInput,
@@ -304,9 +304,10 @@ class TokenActivities:
         self, request_kwargs: dict[str, Any], headers: dict[str, str], what: str
     ) -> transport.RawResponse:
         try:
-            raw = await transport.send(
-                self._http, request_kwargs, deadline=self._settings.http_timeout, extra_headers=headers
-            )
+            with heartbeat.while_slow():
+                raw = await transport.send(
+                    self._http, request_kwargs, deadline=self._settings.http_timeout, extra_headers=headers
+                )
         except (httpx.RequestError, TimeoutError) as err:
             # from None: the chained httpx error carries the request, whose headers hold credentials.
             raise classify.transport_failure(err, what) from None

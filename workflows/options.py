@@ -43,6 +43,9 @@ class ActivityOptions:
     start_to_close: timedelta
     schedule_to_close: timedelta
     retry_policy: RetryPolicy
+    heartbeat: timedelta | None = None
+    """Set where the activity heartbeats while slow (``workflows.heartbeat``): a dead worker's attempt is
+    then retried after this, not after ``start_to_close``."""
 
     def kwargs(self, task_queue: str | None = None) -> dict[str, Any]:
         """``**``-able into ``execute_activity_method``/``start_activity_method``."""
@@ -51,6 +54,8 @@ class ActivityOptions:
             "schedule_to_close_timeout": self.schedule_to_close,
             "retry_policy": self.retry_policy,
         }
+        if self.heartbeat is not None:
+            kwargs["heartbeat_timeout"] = self.heartbeat
         if task_queue is not None:
             kwargs["task_queue"] = task_queue
         return kwargs
@@ -58,6 +63,7 @@ class ActivityOptions:
 
 TOKEN_ENDPOINT = ActivityOptions(
     start_to_close=timedelta(seconds=30),
+    heartbeat=timedelta(seconds=10),
     # Long enough to wait out a 10-minute Retry-After once (the cap of next_retry_delay) and retry.
     schedule_to_close=timedelta(minutes=15),
     retry_policy=RetryPolicy(
