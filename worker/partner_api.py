@@ -24,7 +24,6 @@ from worker.rpc import digest as _digest
 from worker.rpc import query_or_none as _query_or_none
 from worker.rpc import rpc_error as _rpc_error
 from worker.rpc import update_message as _update_message
-from workflows.activities import check_magic_link
 from workflows.activity_types import MagicLinkInput
 from workflows.assertion import company_manager_subject, employment_subject
 from workflows.assertion_tokens import (
@@ -37,6 +36,7 @@ from workflows.consent import CompanySettings, CompanyStatus, FreshnessRequest, 
 from workflows.errors import ConfigurationError, ErrorType, NotReadyError, RequestRejectedError
 from workflows.magic_link import WORKFLOW_ID_PREFIX as MAGIC_LINK_PREFIX
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
+from workflows.magic_link_params import check_magic_link
 from workflows.partner import (
     PartnerInput,
     PartnerSettings,

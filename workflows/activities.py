@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import re
 import secrets
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from generated_client.remote_magic_link_api.api.magic_link import create_magic_link
-from generated_client.remote_magic_link_api.models.magic_link_params import MagicLinkParams
 from generated_client.remote_magic_link_api.models.magic_link_response import MagicLinkResponse
-from generated_client.remote_magic_link_api.types import UNSET as LINK_UNSET
 from generated_client.remote_oauth_api.api.o_auth import authorize, exchange_o_auth_token
 from generated_client.remote_oauth_api.models.authorize_response_type import AuthorizeResponseType
 from generated_client.remote_oauth_api.models.exchange_o_auth_token_body import ExchangeOAuthTokenBody
@@ -51,24 +47,15 @@ from workflows.activity_types import (
 )
 from workflows.assertion import AssertionSigner
 from workflows.errors import ConfigurationError, ErrorType
+from workflows.magic_link_params import magic_link_params
 from workflows.settings import Settings, TokenAuthMethod
 from workflows.tokens import MalformedTokenError, TokenGrant, normalise_token_response, token_grant
 
 log = logging.getLogger(__name__)
 
-_PATH = re.compile(r"(/[A-Za-z0-9_-]+)+")
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _misconfigured(message: str) -> ApplicationError:
-    return ApplicationError(message, type=ErrorType.MISCONFIGURED, non_retryable=True)
-
-
-def _rejected(message: str) -> ApplicationError:
-    return ApplicationError(message, type=ErrorType.REQUEST_REJECTED, non_retryable=True)
 
 
 def basic_credentials(client_id: str, secret: str) -> str:
@@ -99,7 +86,9 @@ class TokenActivities:
         """Exchange an authorization code (sent with the configured redirect URI, byte for byte)."""
         redirect_uri = self._settings.redirect_uri
         if redirect_uri is None:
-            raise _misconfigured("REMOTE_REDIRECT_URI is not set; it must be sent with the code exchange")
+            raise classify.misconfigured(
+                "REMOTE_REDIRECT_URI is not set; it must be sent with the code exchange"
+            )
         fields = {"code": request.code, "redirect_uri": redirect_uri}
         return await self._grant(GrantType.AUTHORIZATION_CODE, "authorization code exchange", fields)
 
@@ -136,9 +125,9 @@ class TokenActivities:
         try:
             signer = AssertionSigner.from_settings(self._settings)
         except ConfigurationError as err:
-            raise _misconfigured(f"JWT assertion: {err}") from None
+            raise classify.misconfigured(f"JWT assertion: {err}") from None
         if not request.subject.startswith("urn:remote-api:"):
-            raise _rejected(
+            raise classify.rejected(
                 "JWT assertion: subject must be a urn:remote-api: subject (see workflows.assertion)"
             )
         signed = signer.assertion(request.subject, now=self._clock().timestamp(), scope=request.scope)
@@ -157,10 +146,12 @@ class TokenActivities:
     ) -> TokenGrant:
         settings = self._settings
         if settings.client_id is None:
-            raise _misconfigured(f"{what}: REMOTE_CLIENT_ID is not set")
+            raise classify.misconfigured(f"{what}: REMOTE_CLIENT_ID is not set")
         secret = settings.client_secret
         if secret is None and grant_type is not GrantType.URNIETFPARAMSOAUTHGRANT_TYPEJWT_BEARER:
-            raise _misconfigured(f"{what}: REMOTE_CLIENT_SECRET (or REMOTE_CLIENT_SECRET_FILE) is not set")
+            raise classify.misconfigured(
+                f"{what}: REMOTE_CLIENT_SECRET (or REMOTE_CLIENT_SECRET_FILE) is not set"
+            )
         # The spec requires client_id in the body whichever way the client authenticates.
         body = ExchangeOAuthTokenBody(grant_type=grant_type, client_id=settings.client_id)
         for name, value in fields.items():
@@ -226,7 +217,7 @@ class TokenActivities:
     async def create_magic_link(self, request: MagicLinkInput) -> MagicLinkResult:
         """A passwordless sign-in link for a company admin or an employee; input is checked before sending."""
         what = "magic link request"
-        params = _magic_link_params(request)
+        params = magic_link_params(request)
         request_kwargs = create_magic_link._get_kwargs(body=params)  # spec-built request; parsed below
         headers = {"Authorization": f"Bearer {request.access_token}"}
         raw = await self._send(request_kwargs, headers, what)
@@ -254,9 +245,9 @@ class TokenActivities:
         """A fresh ``state`` (256 bits) and the authorize URL carrying it; never made in a workflow."""
         settings = self._settings
         if settings.client_id is None:
-            raise _misconfigured("connect link: REMOTE_CLIENT_ID is not set")
+            raise classify.misconfigured("connect link: REMOTE_CLIENT_ID is not set")
         if settings.redirect_uri is None:
-            raise _misconfigured("connect link: REMOTE_REDIRECT_URI is not set")
+            raise classify.misconfigured("connect link: REMOTE_REDIRECT_URI is not set")
         # `<ref>.<random>`: the ref routes the callback to its workflow (company_ref_from_state); the random
         # part (URL-safe base64, no dots) is what makes it unguessable.
         nonce = secrets.token_urlsafe(32)
@@ -288,9 +279,9 @@ class TokenActivities:
             )
             delivered = await notify.send(self._http, settings.webhook_url, secret, note)
         except ConfigurationError as err:
-            raise _misconfigured(f"webhook: {err}") from None
+            raise classify.misconfigured(f"webhook: {err}") from None
         except ValueError as err:
-            raise _rejected(f"webhook: {classify.clean(str(err))}") from None
+            raise classify.rejected(f"webhook: {classify.clean(str(err))}") from None
         except httpx.HTTPStatusError as err:
             raise ApplicationError(
                 f"webhook: the receiver answered HTTP {err.response.status_code}; retrying",
@@ -315,40 +306,6 @@ class TokenActivities:
         return raw
 
 
-def check_magic_link(request: MagicLinkInput) -> None:
-    """Refuse input the gateway would refuse, with the activity's own ``RequestRejected`` error (no request)."""
-    _magic_link_params(request)
-
-
-def _magic_link_params(request: MagicLinkInput) -> MagicLinkParams:
-    """The spec's body, after the checks the gateway would make (so a bad input never costs a request)."""
-    what = "magic link request"
-    if not request.access_token:
-        raise _rejected(f"{what}: no access token given; pass the company's current token")
-    if (request.user_id is None) == (request.employment_id is None):
-        raise _rejected(f"{what}: give exactly one of user_id (company admin) and employment_id (employee)")
-    name, value = (
-        ("user_id", request.user_id) if request.user_id else ("employment_id", request.employment_id)
-    )
-    try:
-        parsed = uuid.UUID(str(value))
-    except ValueError:
-        raise _rejected(f"{what}: {name} must be a UUID") from None
-    if str(parsed) != str(value).lower():
-        raise _rejected(f"{what}: {name} must be a UUID in its 8-4-4-4-12 form")
-    path = request.path
-    if path is not None and not _PATH.fullmatch(path):
-        raise _rejected(
-            f"{what}: path must start with /, have no trailing /, and use segments of letters, digits, _ and -"
-        )
-    params = MagicLinkParams(path=LINK_UNSET if path is None else path)
-    if name == "user_id":
-        params.user_id = parsed
-    else:
-        params.employment_id = parsed
-    return params
-
-
 __all__ = [
     "AssertionInput",
     "ClientCredentialsInput",
@@ -362,5 +319,4 @@ __all__ = [
     "RefreshInput",
     "TokenActivities",
     "basic_credentials",
-    "check_magic_link",
 ]

@@ -104,6 +104,16 @@ def _retry_after(value: str, now: datetime) -> timedelta | None:
     return when - now
 
 
+def misconfigured(message: str) -> ApplicationError:
+    """Our own settings are wrong: final for this attempt; the workflow waits for a fix (never a retry loop)."""
+    return ApplicationError(message, type=ErrorType.MISCONFIGURED, non_retryable=True)
+
+
+def rejected(message: str) -> ApplicationError:
+    """The input is one the gateway would refuse: final, and no request is sent."""
+    return ApplicationError(message, type=ErrorType.REQUEST_REJECTED, non_retryable=True)
+
+
 def transport_failure(err: BaseException, what: str) -> ApplicationError:
     """A request that got no response: always retryable (the gateway may have committed it, see README)."""
     kind = type(err).__name__
