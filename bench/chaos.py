@@ -1,118 +1,279 @@
-"""``--chaos``: a refresh storm while the worker process is killed and replaced, then a token-endpoint outage.
+"""``--chaos``: worker crashes, a long token-endpoint outage and lost responses; every line counts lost consents.
 
-The worker runs as a real process (``python -m worker``) so SIGKILL is a real crash: nothing is flushed,
-in-flight activities are abandoned and Temporal must hand them to the replacement. Loopback only.
+Workers run as real processes (``python -m worker``) where a crash matters, so SIGKILL is a real crash:
+nothing is flushed, in-flight activities are abandoned and Temporal must hand them to another worker. The
+outage runs on the time-skipping server, so 30 minutes of 503s pass in seconds. Loopback only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
-from bench.process import worker_env, worker_process
-from bench.stack import BenchStack, dev_server, unlimited_sandbox
+from bench.process import start_worker, stop_worker, worker_env
+from bench.stack import BenchStack, bench_stack, dev_server, time_skipping_server, unlimited_sandbox
+from sandbox.config import SandboxConfig
 from sandbox.testing import running_sandbox
 from worker.api import RemoteOAuth
-from workflows.codec import generate_key
-from workflows.consent import FreshnessRequest, Phase
+from workflows.codec import Keyring, generate_key
+from workflows.company import CompanyConsentWorkflow
+from workflows.consent import FreshnessRequest, Phase, company_workflow_id
 
-__all__ = ["ChaosResult", "chaos", "run_chaos"]
+__all__ = ["Outcome", "kill_storm", "lost_responses", "outage", "run_chaos", "two_workers"]
 
-OUTAGE_SECONDS = 3.0
+GATE = 20
+"""Calls in flight at once while connecting and checking companies."""
+LOST_RESPONSE = "response was probably lost"
+"""What a strict-rotation loss must say (``TokenActivities.refresh``)."""
 
 
 @dataclass(frozen=True)
-class ChaosResult:
-    """How every company came out of a worker crash and an outage."""
+class Outcome:
+    """How every company came out of one scenario."""
 
+    scenario: str
     companies: int
     active: int
     revoked: int
     live_tokens: int
-    """Companies whose current token the sandbox still accepts."""
-    refreshes: int
-    outage_503s: int
+    """Active companies whose current token the sandbox accepts."""
     seconds: float
+    detail: str = ""
+    reported_losses: int = 0
+    """Companies revoked with a reason that says a refresh response was lost (strict rotation only)."""
 
     @property
     def lost(self) -> int:
-        """Consents lost: companies that are no longer active with a working token."""
-        return self.companies - min(self.active, self.live_tokens)
+        """Consents lost without a word: not active with a working token, and not reported as a lost response."""
+        return self.companies - self.live_tokens - self.reported_losses
+
+    @property
+    def not_active(self) -> int:
+        return self.companies - self.active
+
+    def line(self) -> str:
+        verdict = "met" if self.lost == 0 else "MISSED"
+        return (
+            f"chaos: {self.scenario}: {self.active}/{self.companies} active, {self.revoked} revoked "
+            f"({self.reported_losses} reported as a lost response), {self.live_tokens} live tokens, "
+            f"{self.not_active} not active; {self.detail}; {self.seconds:.0f} s; "
+            f"lost consents {self.lost} (target 0) {verdict}"
+        )
 
 
-async def _storm(stack: BenchStack, refs: list[str]) -> None:
+async def _bounded(calls: list[Callable[[], Awaitable[object]]]) -> list[object]:
+    """Run the calls, ``GATE`` at a time; exceptions are returned, not raised (a storm counts them)."""
+    gate = asyncio.Semaphore(GATE)
+
+    async def one(call: Callable[[], Awaitable[object]]) -> object:
+        async with gate:
+            return await call()
+
+    return await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
+
+
+async def _connect(stack: BenchStack, refs: list[str]) -> None:
+    failures = [
+        r for r in await _bounded([functools.partial(stack.connect, ref) for ref in refs]) if r is not None
+    ]
+    if failures:
+        raise RuntimeError(f"{len(failures)} companies did not connect: {failures[0]!r}")
+
+
+async def _storm(stack: BenchStack, refs: list[str]) -> int:
+    """Every company refreshes at once (through the update callers use); returns how many calls failed."""
     forced = FreshnessRequest(min_ttl_seconds=float(stack.sandbox.store.config.token_ttl + 60))
-    await asyncio.gather(*(stack.oauth._ensure_fresh(ref, forced) for ref in refs))
-
-
-async def _until(predicate: Callable[[], bool], seconds: float) -> None:
-    """Poll a synchronous check of the in-process sandbox, at most ``seconds``."""
-    for _ in range(int(seconds / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-
-
-async def chaos(client: Client, keys: str, *, companies: int, seconds: float) -> ChaosResult:
-    """Connect, storm while killing the worker, storm through an outage; then check every company."""
-    queue = f"chaos-{uuid.uuid4()}"
-    started = time.monotonic()
-    async with (
-        running_sandbox(unlimited_sandbox()) as sandbox,
-        httpx.AsyncClient(base_url=sandbox.url) as http,
-        asyncio.timeout(seconds),
-    ):
-        env = worker_env(client, sandbox, keys, queue)
-        stack = BenchStack(client, sandbox, RemoteOAuth(client, task_queue=queue), http, queue)
-        refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
-        store = sandbox.store
-        async with worker_process(env) as first:
-            await asyncio.gather(*(stack.connect(ref) for ref in refs))
-            storm = asyncio.create_task(_storm(stack, refs))
-            # Kill mid-storm: once the first refreshes reached the gateway, the rest are in flight or queued.
-            await _until(lambda: store.token_requests["refresh_token"] > 0, 10.0)
-            first.kill()
-            await first.wait()
-        async with worker_process(env):
-            await storm
-            await http.post(
-                "/sandbox/faults", json={"kind": "http_503", "fraction": 1.0, "grant_type": "refresh_token"}
-            )
-            outage = asyncio.create_task(_storm(stack, refs))
-            await asyncio.sleep(OUTAGE_SECONDS)  # the outage's length, not a wait for something
-            await http.delete("/sandbox/faults")
-            await outage
-            statuses = [await stack.oauth.status(ref) for ref in refs]
-            tokens = [await stack.oauth.token(ref) for ref in refs]
-    return ChaosResult(
-        companies=companies,
-        active=sum(1 for s in statuses if s.phase is Phase.ACTIVE),
-        revoked=sum(1 for s in statuses if s.phase is Phase.CONSENT_REVOKED),
-        live_tokens=sum(1 for t in tokens if store.live_access_token(t.access_token) is not None),
-        refreshes=store.token_requests["refresh_token"],
-        outage_503s=store.token_responses.get("503", 0),
-        seconds=time.monotonic() - started,
+    results = await asyncio.gather(
+        *(stack.oauth._ensure_fresh(ref, forced) for ref in refs), return_exceptions=True
     )
+    return sum(1 for result in results if isinstance(result, BaseException))
+
+
+async def _current_token(client: Client, ref: str) -> object:
+    """The workflow's own view of its token (the API's client-side freshness check would read the real
+    clock, which on the time-skipping server lags workflow time)."""
+    handle = client.get_workflow_handle_for(CompanyConsentWorkflow.run, company_workflow_id(ref))
+    return await handle.query(CompanyConsentWorkflow.current_token)
+
+
+async def _outcome(stack: BenchStack, refs: list[str], scenario: str, started: float, detail: str) -> Outcome:
+    """Ask every workflow for its phase and token, and the sandbox whether that token works."""
+    store = stack.sandbox.store
+    statuses = await _bounded([functools.partial(stack.oauth.status, ref) for ref in refs])
+    active = [ref for ref, s in zip(refs, statuses, strict=True) if getattr(s, "phase", None) is Phase.ACTIVE]
+    tokens = await _bounded([functools.partial(_current_token, stack.client, ref) for ref in active])
+    revoked = [s for s in statuses if getattr(s, "phase", None) is Phase.CONSENT_REVOKED]
+    return Outcome(
+        scenario=scenario,
+        companies=len(refs),
+        active=len(active),
+        revoked=len(revoked),
+        live_tokens=sum(
+            1
+            for token in tokens
+            if token is not None
+            and not isinstance(token, BaseException)
+            and store.live_access_token(getattr(token, "access_token", "")) is not None
+        ),
+        reported_losses=sum(1 for s in revoked if LOST_RESPONSE in (getattr(s, "last_error", None) or "")),
+        seconds=time.monotonic() - started,
+        detail=detail,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _process_stack(
+    client: Client, keys: str, config: SandboxConfig
+) -> AsyncIterator[tuple[BenchStack, dict[str, str]]]:
+    """A sandbox and the API on a fresh queue; the caller runs the worker processes (their environment)."""
+    queue = f"chaos-{uuid.uuid4()}"
+    async with running_sandbox(config) as sandbox, httpx.AsyncClient(base_url=sandbox.url) as http:
+        stack = BenchStack(client, sandbox, RemoteOAuth(client, task_queue=queue), http, queue)
+        yield stack, worker_env(client, sandbox, keys, queue)
+
+
+async def kill_storm(
+    client: Client, keys: str, *, companies: int, storm_seconds: float, kill_every: float
+) -> Outcome:
+    """Refresh storms for ``storm_seconds`` while the worker is SIGKILLed every ``kill_every`` s and restarted."""
+    started = time.monotonic()
+    refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
+    async with _process_stack(client, keys, unlimited_sandbox()) as (stack, env):
+        with tempfile.TemporaryFile() as log:
+            worker = await start_worker(env, log)
+            try:
+                await _connect(stack, refs)
+                deadline = time.monotonic() + storm_seconds
+                rounds = failed_calls = kills = 0
+
+                async def storms() -> None:
+                    nonlocal rounds, failed_calls
+                    while time.monotonic() < deadline:
+                        failed_calls += await _storm(stack, refs)
+                        rounds += 1
+
+                storming = asyncio.create_task(storms())
+                while not storming.done():
+                    await asyncio.wait({storming}, timeout=kill_every)
+                    if storming.done() or time.monotonic() >= deadline:
+                        break
+                    worker.kill()
+                    await worker.wait()
+                    kills += 1
+                    worker = await start_worker(env, log)
+                await storming
+                refreshed = stack.sandbox.store.token_requests["refresh_token"]
+                detail = (
+                    f"{rounds} storms in {storm_seconds:.0f} s, worker SIGKILLed {kills}x (every {kill_every:.0f} s) "
+                    f"and restarted, {refreshed} refreshes, {failed_calls} update calls failed and were not retried"
+                )
+                return await _outcome(
+                    stack,
+                    refs,
+                    f"{companies} companies, worker killed every {kill_every:.0f} s",
+                    started,
+                    detail,
+                )
+            finally:
+                await stop_worker(worker)
+
+
+async def two_workers(client: Client, keys: str, *, companies: int) -> Outcome:
+    """Two worker processes share the queue; one is SIGKILLed mid storm and the other finishes the work."""
+    started = time.monotonic()
+    refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
+    async with _process_stack(client, keys, unlimited_sandbox()) as (stack, env):
+        with tempfile.TemporaryFile() as log:
+            doomed, survivor = await start_worker(env, log), await start_worker(env, log)
+            try:
+                await _connect(stack, refs)
+                store = stack.sandbox.store
+                before = store.token_requests["refresh_token"]
+                storm = asyncio.create_task(_storm(stack, refs))
+                for _ in range(1000):  # kill once the storm reached the gateway (at most 20 s)
+                    if store.token_requests["refresh_token"] > before or storm.done():
+                        break
+                    await asyncio.sleep(0.02)
+                doomed.kill()
+                await doomed.wait()
+                failed = await storm
+                detail = f"one of two workers SIGKILLed mid storm, {failed} update calls failed"
+                return await _outcome(stack, refs, f"{companies} companies, two workers", started, detail)
+            finally:
+                await stop_worker(doomed)
+                await stop_worker(survivor)
+
+
+async def outage(env: WorkflowEnvironment, *, companies: int, minutes: float) -> Outcome:
+    """The token endpoint answers 503 to every refresh for ``minutes`` of skipped time, then recovers."""
+    started = time.monotonic()
+    refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
+    ttl = 600  # refreshed about every 5 minutes: several refreshes fall inside the outage
+    async with bench_stack(env.client, unlimited_sandbox(token_ttl=ttl)) as stack:
+        await _connect(stack, refs)
+        store = stack.sandbox.store
+        fault = {"kind": "http_503", "fraction": 1.0, "grant_type": "refresh_token"}
+        (await stack.http.post("/sandbox/faults", json=fault)).raise_for_status()
+        await env.sleep(timedelta(minutes=minutes))
+        refused = store.token_responses.get("503", 0)
+        (await stack.http.delete("/sandbox/faults")).raise_for_status()
+        # Retries back off to at most a minute, then the workflow retries the refresh a minute later.
+        await env.sleep(timedelta(minutes=3))
+        detail = (
+            f"{minutes:.0f} min of 503s on every refresh (skipped time), {refused} refresh attempts refused, "
+            f"{store.token_requests['refresh_token']} refresh requests"
+        )
+        return await _outcome(stack, refs, f"{companies} companies, token endpoint down", started, detail)
+
+
+async def lost_responses(client: Client, *, companies: int, rotation: str) -> Outcome:
+    """A refresh storm in which a third of refreshes are committed by the gateway and their answer dropped."""
+    started = time.monotonic()
+    refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
+    config = SandboxConfig(
+        auto_approve=True, code_ttl=3600, rate_limit_per_minute=10**9, refresh_rotation=rotation
+    )
+    async with bench_stack(client, config) as stack:
+        await _connect(stack, refs)
+        fault = {"kind": "commit_then_drop", "fraction": 1 / 3, "grant_type": "refresh_token"}
+        (await stack.http.post("/sandbox/faults", json=fault)).raise_for_status()
+        failed = await _storm(stack, refs)
+        fired = sum(int(item["fired"]) for item in stack.sandbox.store.faults.describe())
+        detail = f"refresh rotation {rotation}, {fired} refresh answers dropped after commit, {failed} update calls failed"
+        return await _outcome(stack, refs, f"{companies} companies, lost responses", started, detail)
 
 
 async def run_chaos(*, quick: bool) -> int:
-    """Print the chaos figure; exit status 1 when any consent was lost."""
-    companies = 10 if quick else 50
+    """Print one line per scenario; exit status 1 when any consent was lost without a word."""
     keys = generate_key("bench-chaos")
-    async with dev_server(keys) as env:
-        result = await chaos(env.client, keys, companies=companies, seconds=150.0)
-    print(
-        f"chaos: worker SIGKILLed mid refresh storm and replaced, then a {OUTAGE_SECONDS:.0f} s token-endpoint "
-        f"outage (http_503): {result.active}/{result.companies} active, {result.revoked} revoked, "
-        f"{result.live_tokens} live tokens, {result.refreshes} refresh requests ({result.outage_503s} answered "
-        f"503) in {result.seconds:.0f} s; lost consents {result.lost} (target 0) "
-        f"{'met' if result.lost == 0 else 'MISSED'}",
-        flush=True,
-    )
-    return 0 if result.lost == 0 else 1
+    sizes = (10, 4.0, 2.0, 5, 10) if quick else (1000, 60.0, 10.0, 200, 100)
+    companies, storm_seconds, kill_every, small, lossy = sizes
+    outcomes: list[Outcome] = []
+
+    def show(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        print(outcome.line(), flush=True)
+
+    async with dev_server(keys) as dev:
+        show(
+            await kill_storm(
+                dev.client, keys, companies=companies, storm_seconds=storm_seconds, kill_every=kill_every
+            )
+        )
+        show(await two_workers(dev.client, keys, companies=small))
+        show(await lost_responses(dev.client, companies=lossy, rotation="off"))
+        show(await lost_responses(dev.client, companies=lossy, rotation="strict"))
+    async with time_skipping_server(Keyring.parse(keys)) as skipping:
+        show(await outage(skipping, companies=small, minutes=30))
+    return 0 if all(outcome.lost == 0 for outcome in outcomes) else 1

@@ -9,13 +9,14 @@ import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator
+from typing import IO
 
 from temporalio.client import Client
 
 from bench.stack import settings_for
 from sandbox.testing import RunningSandbox
 
-__all__ = ["peak_rss_mb_of", "worker_env", "worker_process"]
+__all__ = ["peak_rss_mb_of", "start_worker", "stop_worker", "worker_env", "worker_process"]
 
 STOP_SECONDS = 10.0
 
@@ -39,23 +40,34 @@ def worker_env(client: Client, sandbox: RunningSandbox, keys: str, queue: str) -
     }
 
 
+async def start_worker(env: dict[str, str], log: IO[bytes]) -> asyncio.subprocess.Process:
+    """A worker process writing to ``log``."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "worker", env=env, stdout=log, stderr=log
+    )
+
+
+async def stop_worker(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM (a graceful stop), SIGKILL after ``STOP_SECONDS``; nothing when already dead."""
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), STOP_SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
 @contextlib.asynccontextmanager
 async def worker_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
     """A worker process; stopped with SIGTERM on exit unless already dead."""
     with tempfile.TemporaryFile() as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", env=env, stdout=log, stderr=log
-        )
+        process = await start_worker(env, log)
         try:
             yield process
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), STOP_SECONDS)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await stop_worker(process)
 
 
 def peak_rss_mb_of(pid: int) -> float:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -23,21 +24,25 @@ from sandbox.config import DEFAULT_SCOPE, SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 from worker.api import RemoteOAuth
 from worker.runner import WORKFLOW_RUNNER, WorkerOptions, running_workers
-from worker.temporal import temporal_binary
+from worker.temporal import temporal_binary, test_server_binary
 from workflows.codec import Keyring, data_converter, generate_key
+from workflows.company_effects import SEARCH_ATTRIBUTES
 from workflows.consent import Callback, CompanySettings, ConnectLink, Phase
 from workflows.settings import Settings
 
-__all__ = ["BenchStack", "bench_stack", "dev_server", "fresh_code", "settings_for", "unlimited_sandbox"]
+__all__ = [
+    "BenchStack",
+    "bench_stack",
+    "dev_server",
+    "fresh_code",
+    "settings_for",
+    "time_skipping_server",
+    "unlimited_sandbox",
+]
 
 REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
 UNLIMITED = 10**9
 """Requests per minute: the sandbox's rate limit is out of the way unless a scenario wants it."""
-
-SEARCH_ATTRIBUTES = (
-    SearchAttributeKey.for_keyword("RemoteOAuthState"),
-    SearchAttributeKey.for_keyword("RemoteCompanyId"),
-)
 
 
 def unlimited_sandbox(*, token_ttl: int = 3600, rate_limit_per_minute: int = UNLIMITED) -> SandboxConfig:
@@ -79,6 +84,27 @@ async def dev_server(keys: str | None = None) -> AsyncIterator[WorkflowEnvironme
         data_converter=data_converter(keyring),
     )
     try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def time_skipping_server(
+    keyring: Keyring, binary: str | None = None
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server whose client has the codec, with our search attributes registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary or test_server_binary(), data_converter=data_converter(keyring)
+    )
+    try:
+        # start_time_skipping has no search_attributes parameter; the operator API does the same job.
+        keywords = dict.fromkeys(
+            (key.name for key in SEARCH_ATTRIBUTES), IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        )
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=keywords)
+        )
         yield env
     finally:
         await env.shutdown()

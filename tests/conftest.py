@@ -9,28 +9,20 @@ workflow that ends with an update or signal handler still running is a bug here.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
+from bench.stack import time_skipping_server
 from worker import temporal
 from workflows.codec import Keyring, data_converter
+from workflows.company_effects import SEARCH_ATTRIBUTES
 
 TEST_KEYS = "test-1:Xb6sfxafdYzyfowlIYuiRwC6WWcQxHqIY8o7bXUPxrw="
 """A fixed 256-bit test key, so a failing test's history can be decoded afterwards."""
-
-SEARCH_ATTRIBUTES = (
-    SearchAttributeKey.for_keyword("RemoteOAuthState"),
-    SearchAttributeKey.for_keyword("RemoteCompanyId"),
-)
-"""The company workflow's search attributes, registered on both servers (neither accepts them unregistered)."""
 
 
 def fresh_task_queue() -> str:
@@ -62,31 +54,12 @@ def test_keyring() -> Keyring:
     return Keyring.parse(TEST_KEYS)
 
 
-@contextlib.asynccontextmanager
-async def started_time_skipping(binary: str, keyring: Keyring) -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping test server whose client has the codec, with our search attributes registered."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary, data_converter=data_converter(keyring)
-    )
-    try:
-        # start_time_skipping has no search_attributes parameter; the operator API does the same job.
-        keywords = dict.fromkeys(
-            (key.name for key in SEARCH_ATTRIBUTES), IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-        )
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=keywords)
-        )
-        yield env
-    finally:
-        await env.shutdown()
-
-
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def time_skipping_env(
     test_server_binary: str, test_keyring: Keyring
 ) -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (timers of hours pass in milliseconds); its client has the codec."""
-    async with started_time_skipping(test_server_binary, test_keyring) as env:
+    async with time_skipping_server(test_keyring, test_server_binary) as env:
         yield env
 
 
@@ -99,7 +72,7 @@ async def own_time_skipping_env(
     Skipping time on a shared server also fires the timers of earlier tests' workflows, whose workers are
     gone: their workflow tasks never complete and time skipping stalls. Tests that sleep use this one.
     """
-    async with started_time_skipping(test_server_binary, test_keyring) as env:
+    async with time_skipping_server(test_keyring, test_server_binary) as env:
         yield env
 
 

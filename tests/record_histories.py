@@ -15,8 +15,9 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from bench.stack import time_skipping_server
 from sandbox.config import SandboxConfig
-from tests.conftest import TEST_KEYS, started_time_skipping
+from tests.conftest import TEST_KEYS
 from tests.test_company import CLIENT_ID, EXACT, TTL, Stack, make_stack
 from worker.api import RemoteOAuth
 from worker.temporal import test_server_binary
@@ -108,7 +109,7 @@ async def record(name: str, env: WorkflowEnvironment) -> WorkflowHistory:
 
 
 async def main(version: str, names: list[str]) -> None:
-    async with started_time_skipping(test_server_binary(), Keyring.parse(TEST_KEYS)) as env:
+    async with time_skipping_server(Keyring.parse(TEST_KEYS), test_server_binary()) as env:
         for name in names or SCENARIOS:
             history = await record(name, env)
             path = HISTORIES / f"{name}-{version}.json"

@@ -15,10 +15,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import SEARCH_ATTRIBUTES
 from worker import temporal
 from worker.temporal import connect, runtime_with_metrics, with_converter
 from workflows.codec import EncryptionCodec, Keyring
+from workflows.company_effects import SEARCH_ATTRIBUTES
 from workflows.errors import ConfigurationError
 
 

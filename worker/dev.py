@@ -33,12 +33,13 @@ from worker.dev_files import (
     write_temporal_config,
 )
 from worker.dev_stack import Child, ChildSpec, choose_port, start, stop_all, wait_listening
+from workflows import company_effects
 from workflows.errors import ConfigurationError
 
 __all__ = ["Ports", "dev_command"]
 
 SANDBOX = SandboxConfig()
-SEARCH_ATTRIBUTES = ("RemoteOAuthState=Keyword", "RemoteCompanyId=Keyword")
+SEARCH_ATTRIBUTES = tuple(f"{key.name}=Keyword" for key in company_effects.SEARCH_ATTRIBUTES)
 _DROPPED_ENV = ("REMOTE_CLIENT_SECRET_FILE", "REMOTE_OAUTH_CODEC_KEYS_FILE")
 
 

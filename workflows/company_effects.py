@@ -21,6 +21,8 @@ with workflow.unsafe.imports_passed_through():
 
 STATE_KEY = SearchAttributeKey.for_keyword("RemoteOAuthState")
 COMPANY_ID_KEY = SearchAttributeKey.for_keyword("RemoteCompanyId")
+SEARCH_ATTRIBUTES = (STATE_KEY, COMPANY_ID_KEY)
+"""What a namespace must have registered (``remote-oauth dev`` does; a cluster operator does once)."""
 # Transient phases are published as the stable phase they return to, so a refresh cycle writes no
 # upsert events (history per cycle stays small).
 _PUBLISHED = MappingProxyType({Phase.REFRESHING: Phase.ACTIVE, Phase.EXCHANGING: Phase.AWAITING_CONSENT})
