@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bench import scenarios
 from bench.figures import Figure, header, row
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
+from worker.shutdown import exit_process
 from workflows.codec import generate_key
 
 
@@ -122,4 +123,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime
@@ -18,6 +17,7 @@ from temporalio.service import RPCError
 from sandbox.cli import sandbox_command
 from worker import context
 from worker.dev import dev_command
+from worker.shutdown import exit_process
 from workflows.codec import generate_key
 from workflows.consent import CompanySettings, CompanyStatus, Phase, RefreshPolicy
 from workflows.errors import RemoteOAuthError
@@ -326,22 +326,14 @@ def keygen(
 
 
 def main(args: list[str] | None = None) -> None:
-    """Console-script entry point.
-
-    Ends with ``os._exit`` once the command finished and output is flushed: the Temporal client's Rust
-    runtime threads can outlive interpreter finalization and crash a short-lived process at exit
-    (temporalio/sdk-python#300), turning a correct answer into exit code -11.
-    """
+    """Console-script entry point; ends with ``worker.shutdown.exit_process`` (sdk-python#300)."""
     code: int
     try:
         app(args)
         code = 0
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_process(code)
 
 
 if __name__ == "__main__":
