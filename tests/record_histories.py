@@ -57,12 +57,13 @@ def _partner_api(stack: Stack) -> RemoteOAuth:
 
 
 async def partner_token(stack: Stack) -> WorkflowHistory:
-    """A partner token: first grant, two timer refreshes, one forced by a 401 report."""
+    """A partner token: first grant, two timer refreshes, one forced by a 401 report, then stopped."""
     oauth = _partner_api(stack)
     first = await oauth.partner_token()
     await stack.env.sleep(timedelta(hours=2, minutes=5))
     await oauth.partner_token_after_rejection(await oauth.partner_token(min_ttl=0))
     assert first.access_token
+    await oauth.partner_stop()
     handle = stack.env.client.get_workflow_handle(partner_workflow_id(partner_key(CLIENT_ID, None)))
     return await handle.fetch_history()
 

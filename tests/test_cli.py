@@ -162,3 +162,19 @@ async def test_processes_refuse_to_start_without_a_key(command: str) -> None:
     done = await run(command, env=base_env(TEMPORAL_ADDRESS="127.0.0.1:1"))
     assert done.code == 1
     assert "REMOTE_OAUTH_CODEC_KEYS" in done.err
+
+
+async def test_partner_token_and_stop(cli: Cli) -> None:
+    """A partner token from the command line; --stop ends its workflow, and a later call starts a new one."""
+    token = await cli("partner-token", "--scope", "company:read")
+    introspection = (
+        await cli.stack.http.post("/sandbox/introspect", json={"token": token.out.strip()})
+    ).json()
+    assert (token.code, introspection["kind"], introspection["active"]) == (0, "partner", True)
+    stopped = await cli("partner-token", "--scope", "company:read", "--stop")
+    assert stopped.code == 0
+    assert stopped.out.strip().endswith("(company:read) is stopped")
+    again = await cli("partner-token", "--scope", "company:read")
+    assert again.code == 0
+    assert again.out.strip() != token.out.strip()
+    assert (await cli("partner-token", "--scope", "company:read", "--stop")).code == 0

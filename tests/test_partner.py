@@ -145,3 +145,27 @@ async def test_wrong_secret_is_misconfigured_until_fixed(
             ).json()
             assert (introspection["kind"], introspection["client_id"]) == ("partner", config.client_id)
             assert await grants(http) == {"client_credentials": 2}
+
+
+async def test_a_stopped_partner_token_makes_no_more_grants(
+    own_time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Stop ends the workflow (no grants while stopped); asking again later starts a new one."""
+    env = own_time_skipping_env
+    config = SandboxConfig(token_ttl=TTL)
+    async with (
+        running_sandbox(config) as sandbox,
+        httpx.AsyncClient(base_url=sandbox.url) as http,
+        worker(env.client, settings_for(sandbox, config.client_id), task_queue),
+    ):
+        oauth = RemoteOAuth(env.client, task_queue=task_queue, client_id=config.client_id)
+        first = await oauth.partner_token("company:read")
+        final = await oauth.partner_stop("company:read")
+        assert (final.phase, final.refreshes, final.expires_at) == (PartnerPhase.STOPPED, 1, None)
+        await env.sleep(timedelta(hours=5))
+        assert await grants(http) == {"client_credentials": 1}
+        again = await oauth.partner_token("company:read")
+        assert again.access_token != first.access_token
+        assert await grants(http) == {"client_credentials": 2}
+        assert (await oauth.partner_status("company:read")).phase is PartnerPhase.ACTIVE
+        await oauth.partner_stop("company:read")

@@ -205,11 +205,22 @@ def partner_token(
     ] = None,
     min_ttl: Annotated[float, typer.Option(help="Seconds the token must still be valid.")] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole grant (expiry, scope).")] = False,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop keeping this token fresh instead (its workflow ends).")
+    ] = False,
 ) -> None:
     """Print a partner-scoped token (client credentials), kept fresh by its own workflow.
 
-    The first call starts that workflow (one per REMOTE_CLIENT_ID and scope set).
+    The first call starts that workflow (one per REMOTE_CLIENT_ID and scope set); --stop ends it.
     """
+    if stop:
+
+        async def stop_job(ctx: context.AppContext) -> Any:
+            return await ctx.oauth.partner_stop(scope)
+
+        final = _run(stop_job)
+        typer.echo(f"partner token {final.key} ({final.scope or 'no scope'}) is {final.phase}")
+        return
 
     async def job(ctx: context.AppContext) -> Any:
         return await ctx.oauth.partner_token(scope, min_ttl=min_ttl)

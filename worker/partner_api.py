@@ -42,6 +42,7 @@ from workflows.partner import (
     PartnerSettings,
     PartnerStatus,
     PartnerTokenWorkflow,
+    StopPartnerToken,
     normalise_scope,
     partner_key,
     partner_workflow_id,
@@ -136,6 +137,19 @@ class PartnerApi:
         _, handle = self._partner(scope)
         try:
             await handle.signal(PartnerTokenWorkflow.retry, RetryRequest())
+        except RPCError as err:
+            raise _rpc_error(err, f"partner token {handle.id}", "ask for a partner token first") from None
+
+    async def partner_stop(self, scope: str | None = None) -> PartnerStatus:
+        """Stop keeping this partner token fresh (its workflow ends); returns the final status.
+
+        For a scope set no longer used: its workflow would otherwise run a grant every token lifetime, for
+        ever. Asking for the token again later starts a new workflow.
+        """
+        _, handle = self._partner(scope)
+        try:
+            await handle.signal(PartnerTokenWorkflow.stop, StopPartnerToken())
+            return await handle.result()
         except RPCError as err:
             raise _rpc_error(err, f"partner token {handle.id}", "ask for a partner token first") from None
 

@@ -47,6 +47,7 @@ DETERMINISTIC_MODULES = (
     "workflows.errors",
     "workflows.magic_link",
     "workflows.partner",
+    "workflows.partner_types",
     "workflows.schedule",
     "workflows.tokens",
 )

@@ -10,16 +10,26 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.consent import FreshnessRequest, RetryRequest
 from workflows.errors import ErrorType
-from workflows.schedule import RefreshTiming, delay_until, refresh_at
+from workflows.partner_types import (
+    WORKFLOW_ID_PREFIX,
+    PartnerInput,
+    PartnerMemory,
+    PartnerPhase,
+    PartnerSettings,
+    PartnerStatus,
+    StopPartnerToken,
+    normalise_scope,
+    partner_key,
+    partner_workflow_id,
+)
+from workflows.schedule import delay_until, refresh_at
 from workflows.tokens import TokenGrant
 
 with workflow.unsafe.imports_passed_through():
@@ -27,94 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities import TokenActivities
     from workflows.activity_types import ClientCredentialsInput
 
-WORKFLOW_ID_PREFIX = "remote-oauth-partner:"
 _CONFIGURATION_TYPES = frozenset(str(t) for t in ErrorType if t.is_configuration)
-
-
-def normalise_scope(scope: str | None) -> str | None:
-    """The scope set in one spelling (sorted, unique), so ``"a b"`` and ``"b a"`` share a workflow."""
-    tokens = sorted(set((scope or "").split()))
-    return " ".join(tokens) or None
-
-
-def partner_key(client_id: str, scope: str | None) -> str:
-    """A non-secret key of (client id, scope set): the first 16 hex digits of a SHA-256."""
-    material = f"{client_id}\n{normalise_scope(scope) or ''}"
-    return hashlib.sha256(material.encode()).hexdigest()[:16]
-
-
-def partner_workflow_id(key: str) -> str:
-    """The one workflow id of a partner token; ``key`` comes from ``partner_key``."""
-    return WORKFLOW_ID_PREFIX + key
-
-
-class PartnerPhase(StrEnum):
-    """Where a partner token is in its lifecycle."""
-
-    STARTING = "starting"
-    ACTIVE = "active"
-    REFRESHING = "refreshing"
-    MISCONFIGURED = "misconfigured"
-
-    @property
-    def has_token(self) -> bool:
-        return self in (PartnerPhase.ACTIVE, PartnerPhase.REFRESHING)
-
-
-@dataclass(frozen=True)
-class PartnerSettings:
-    """Behaviour of a partner-token workflow, carried across continue-as-new."""
-
-    timing: RefreshTiming = field(default_factory=RefreshTiming)
-    misconfigured_retry_seconds: float = 3600.0
-    """How long a misconfigured partner token waits before trying again on its own."""
-    failed_refresh_retry_seconds: float = 60.0
-    """After a grant whose retries ran out on transient errors, wait this long and try again."""
-    cycles_per_run: int = 100
-    """Continue-as-new after this many grants, keeping each run's history bounded."""
-    token_task_queue: str | None = None
-    """Task queue of token-endpoint activities (rate limited fleet-wide); None: the workflow's own."""
-
-
-@dataclass(frozen=True)
-class PartnerMemory:
-    """Everything a run hands to the next one through continue-as-new."""
-
-    phase: PartnerPhase = PartnerPhase.STARTING
-    token: TokenGrant | None = None
-    last_refresh_at: datetime | None = None
-    last_error: str | None = None
-    last_error_type: str | None = None
-    refreshes: int = 0
-    retry_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PartnerInput:
-    """Start (or continue) a partner token's workflow."""
-
-    key: str
-    """``partner_key(client_id, scope)``: names the token without carrying the client id."""
-    scope: str | None = None
-    settings: PartnerSettings = field(default_factory=PartnerSettings)
-    memory: PartnerMemory | None = None
-    """Set only by continue-as-new."""
-
-
-@dataclass(frozen=True)
-class PartnerStatus:
-    """What a partner needs to see about its partner-scoped token."""
-
-    key: str
-    scope: str | None
-    phase: PartnerPhase
-    expires_at: datetime | None
-    last_refresh_at: datetime | None
-    next_refresh_at: datetime | None
-    refreshes: int
-    """Successful client-credentials grants, the first one included."""
-    last_error: str | None
-    last_error_type: str | None
 
 
 @workflow.defn(name="PartnerToken")
@@ -131,7 +54,7 @@ class PartnerTokenWorkflow:
         self._cycles = self._attempts = 0
         self._jitter = workflow.random().random()
         self._retry_at = memory.retry_at
-        self._retry_requested = self._rearm = False
+        self._retry_requested = self._rearm = self._stop_requested = False
         # One grant at a time, whoever asks (timer, ensure_fresh, retry): single-flight.
         self._lock = asyncio.Lock()
 
@@ -152,7 +75,7 @@ class PartnerTokenWorkflow:
             wake = self._next_wake()
             try:
                 await workflow.wait_condition(
-                    lambda: self._rearm or self._retry_requested,
+                    lambda: self._rearm or self._retry_requested or self._stop_requested,
                     timeout=None
                     if wake is None
                     else delay_until(wake, workflow.now(), self._settings.timing),
@@ -163,6 +86,11 @@ class PartnerTokenWorkflow:
                     if wake is not None and wake <= workflow.now():
                         await self._grant()
                 continue
+            if self._stop_requested:
+                async with self._lock:  # a grant in flight for a caller finishes first
+                    self._phase, self._token = PartnerPhase.STOPPED, None
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return self.status()
             if self._retry_requested:
                 self._retry_requested = False
                 async with self._lock:
@@ -190,7 +118,7 @@ class PartnerTokenWorkflow:
     def _validate_ensure_fresh(self, request: FreshnessRequest) -> None:
         if not 0 <= request.min_ttl_seconds <= 24 * 3600:
             raise ValueError("min_ttl_seconds must be between 0 and 86400")
-        if self._phase is PartnerPhase.MISCONFIGURED:
+        if self._phase is PartnerPhase.MISCONFIGURED or self._stop_requested:
             raise ValueError(self._unavailable())
 
     @workflow.query
@@ -217,6 +145,11 @@ class PartnerTokenWorkflow:
     def retry(self, _: RetryRequest) -> None:
         """Try again now: a misconfigured partner token after its operator fixed the settings."""
         self._retry_requested = True
+
+    @workflow.signal
+    def stop(self, _: StopPartnerToken) -> None:
+        """End this workflow: no more grants; callers waiting on a grant in flight still get their answer."""
+        self._stop_requested = True
 
     # -- transitions (the caller holds the lock) ------------------------------------------------------
 
@@ -288,6 +221,8 @@ class PartnerTokenWorkflow:
                 f"partner token {self._key} is misconfigured ({self._last_error}); "
                 "fix the settings and run `retry`"
             )
+        if self._stop_requested or self._phase is PartnerPhase.STOPPED:
+            return f"partner token {self._key} was stopped; ask again once it has ended to start a new one"
         return f"partner token {self._key} has no token yet ({self._last_error or 'starting'}); retrying on its own"
 
     def _memory(self) -> PartnerMemory:
@@ -303,12 +238,14 @@ class PartnerTokenWorkflow:
 
 
 __all__ = [
+    "WORKFLOW_ID_PREFIX",
     "PartnerInput",
     "PartnerMemory",
     "PartnerPhase",
     "PartnerSettings",
     "PartnerStatus",
     "PartnerTokenWorkflow",
+    "StopPartnerToken",
     "normalise_scope",
     "partner_key",
     "partner_workflow_id",
