@@ -17,6 +17,8 @@ from tests.conftest import TEST_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK_TIMEOUT = 150.0
+CHAOS_LIMIT = 120.0
+"""Seconds a small chaos scenario may take before it counts as hung (they take 3-20 s here)."""
 LABELS = (
     "(1) token exchange: activity vs raw httpx",
     "(1) token exchange: activity vs Authlib",
@@ -65,22 +67,25 @@ async def test_two_workers_share_one_token_budget(dev_server_env: WorkflowEnviro
 
 async def test_worker_killed_again_and_again_loses_no_consent(dev_server_env: WorkflowEnvironment) -> None:
     """Refresh storms while the worker process is SIGKILLed and restarted: every company active, token live."""
-    result = await kill_storm(
-        dev_server_env.client, TEST_KEYS, companies=5, storm_seconds=3.0, kill_every=1.0
-    )
+    async with asyncio.timeout(CHAOS_LIMIT):
+        result = await kill_storm(
+            dev_server_env.client, TEST_KEYS, companies=5, storm_seconds=3.0, kill_every=1.0
+        )
     assert (result.active, result.revoked, result.live_tokens, result.lost) == (5, 0, 5, 0), result
     assert "SIGKILLed 0x" not in result.detail  # the worker really was killed
 
 
 async def test_the_surviving_worker_finishes_the_storm(dev_server_env: WorkflowEnvironment) -> None:
-    result = await two_workers(dev_server_env.client, TEST_KEYS, companies=4)
+    async with asyncio.timeout(CHAOS_LIMIT):
+        result = await two_workers(dev_server_env.client, TEST_KEYS, companies=4)
     assert (result.active, result.revoked, result.live_tokens, result.lost) == (4, 0, 4, 0), result
 
 
 async def test_lost_refresh_answers_without_rotation_lose_nothing(
     dev_server_env: WorkflowEnvironment,
 ) -> None:
-    result = await lost_responses(dev_server_env.client, companies=6, rotation="off")
+    async with asyncio.timeout(CHAOS_LIMIT):
+        result = await lost_responses(dev_server_env.client, companies=6, rotation="off")
     assert (result.active, result.revoked, result.live_tokens, result.lost) == (6, 0, 6, 0), result
     assert "2 refresh answers dropped" in result.detail  # a third of 6, so the fault really fired
 
@@ -89,14 +94,16 @@ async def test_lost_refresh_answers_with_strict_rotation_are_all_reported(
     dev_server_env: WorkflowEnvironment,
 ) -> None:
     """Each answer dropped after the gateway rotated costs that consent, and says so: never silent."""
-    result = await lost_responses(dev_server_env.client, companies=6, rotation="strict")
+    async with asyncio.timeout(CHAOS_LIMIT):
+        result = await lost_responses(dev_server_env.client, companies=6, rotation="strict")
     assert result.revoked == result.reported_losses == 2, result
     assert (result.live_tokens, result.lost) == (4, 0), result
 
 
 async def test_a_long_outage_revokes_nobody(own_time_skipping_env: WorkflowEnvironment) -> None:
     """30 minutes of 503s on every refresh (skipped time): every company recovers, none is revoked."""
-    result = await outage(own_time_skipping_env, companies=3, minutes=30)
+    async with asyncio.timeout(CHAOS_LIMIT):
+        result = await outage(own_time_skipping_env, companies=3, minutes=30)
     assert (result.active, result.revoked, result.live_tokens, result.lost) == (3, 0, 3, 0), result
     assert "0 refresh attempts refused" not in result.detail  # the outage really happened
 
