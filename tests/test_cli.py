@@ -178,3 +178,28 @@ async def test_partner_token_and_stop(cli: Cli) -> None:
     assert again.code == 0
     assert again.out.strip() != token.out.strip()
     assert (await cli("partner-token", "--scope", "company:read", "--stop")).code == 0
+
+
+async def test_assertion_token_and_magic_link(cli: Cli) -> None:
+    """Acting as a connected company's admin, and a sign-in link for that admin, from the command line."""
+    ref = f"cli-links-{cli.stack.task_queue[-8:]}"
+    link = await cli.stack.oauth.onboard(ref)
+    assert (await cli.stack.oauth.complete_consent(await cli.stack.approve(link))).phase is Phase.ACTIVE
+    admin = (await cli.stack.oauth.status(ref)).user_id
+    assert admin is not None
+
+    acting = await cli("assertion-token", "--company", ref, "--scope", "company:read")
+    introspection = (
+        await cli.stack.http.post("/sandbox/introspect", json={"token": acting.out.strip()})
+    ).json()
+    assert (acting.code, introspection["active"], introspection.get("user_id")) == (0, True, admin)
+    two = await cli("assertion-token", "--company", ref, "--user", admin)
+    assert (two.code, two.err.strip()) == (2, "error: give exactly one of --company, --user and --employment")
+
+    signed_in = await cli("magic-link", ref, "--user", admin, "--path", "/dashboard")
+    assert signed_in.code == 0
+    assert signed_in.out.startswith(("https://", "http://"))
+    refused = await cli("magic-link", ref, "--user", "not-a-uuid")
+    assert refused.code == 1
+    assert "user_id must be a UUID" in refused.err
+    await cli.stack.oauth.offboard(ref)

@@ -6,16 +6,16 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from temporalio.service import RPCError
 
 from sandbox.cli import sandbox_command
-from worker import context
+from worker import cli_partner, context
+from worker.cli_jobs import Ref, jsonable, run_job
 from worker.dev import dev_command
 from worker.shutdown import exit_process
 from workflows.codec import generate_key
@@ -31,41 +31,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.command("sandbox")(sandbox_command)
-app.command("dev")(dev_command)
-
-T = TypeVar("T")
-Ref = Annotated[str, typer.Argument(help="Your own reference for the company (letters, digits, . _ @ : -).")]
-
-
-def _run(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
-    """Connect, run one job, and turn known failures into a one-line error and exit code 1."""
-
-    async def go() -> T:
-        ctx = await context.load(os.environ)
-        return await job(ctx)
-
-    try:
-        return asyncio.run(go())
-    except RemoteOAuthError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
-    except RPCError as err:
-        typer.echo(f"error: Temporal said {err.status.name}: {err.message}", err=True)
-        raise typer.Exit(1) from None
-    except RuntimeError as err:
-        if "connect" not in str(err).lower():
-            raise
-        typer.echo(f"error: cannot reach Temporal ({err}); start it or set TEMPORAL_ADDRESS", err=True)
-        raise typer.Exit(1) from None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
 
 
 def _age(moment: datetime | None) -> str:
@@ -118,7 +83,7 @@ def onboard(
         else:
             typer.echo(link.authorize_url)
 
-    _run(job)
+    run_job(job)
 
 
 @app.command()
@@ -134,9 +99,9 @@ def status(
             return [await ctx.oauth.status(company_ref)]
         return await ctx.oauth.list(state)
 
-    rows = _run(job)
+    rows = run_job(job)
     if as_json:
-        payload = [_jsonable(asdict(r)) for r in rows]
+        payload = [jsonable(asdict(r)) for r in rows]
         typer.echo(json.dumps(payload[0] if company_ref else payload, indent=2))
     else:
         typer.echo(_table(rows))
@@ -155,11 +120,11 @@ def token(
     async def job(ctx: context.AppContext) -> Any:
         return await ctx.oauth.token(company_ref, min_ttl=min_ttl)
 
-    grant = _run(job)
+    grant = run_job(job)
     if as_json:
         fields = asdict(grant)
         fields.pop("refresh_token", None)  # the refresh token never leaves the workflow through the CLI
-        typer.echo(json.dumps(_jsonable(fields), indent=2))
+        typer.echo(json.dumps(jsonable(fields), indent=2))
     else:
         typer.echo(grant.access_token)
 
@@ -174,7 +139,7 @@ def offboard(
     async def job(ctx: context.AppContext) -> CompanyStatus:
         return await ctx.oauth.offboard(company_ref, reason=reason)
 
-    final = _run(job)
+    final = run_job(job)
     typer.echo(f"{final.company_ref} is {final.phase}")
 
 
@@ -185,94 +150,11 @@ def retry(company_ref: Ref) -> None:
     async def job(ctx: context.AppContext) -> None:
         await ctx.oauth.retry(company_ref)
 
-    _run(job)
+    run_job(job)
     typer.echo(f"asked {company_ref} to retry")
 
 
-def _print_grant(grant: Any, as_json: bool) -> None:
-    if as_json:
-        fields = asdict(grant)
-        fields.pop("refresh_token", None)
-        typer.echo(json.dumps(_jsonable(fields), indent=2))
-    else:
-        typer.echo(grant.access_token)
-
-
-@app.command("partner-token")
-def partner_token(
-    scope: Annotated[
-        str | None, typer.Option(help="Scopes of the partner token (default: none asked).")
-    ] = None,
-    min_ttl: Annotated[float, typer.Option(help="Seconds the token must still be valid.")] = 60.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole grant (expiry, scope).")] = False,
-    stop: Annotated[
-        bool, typer.Option("--stop", help="Stop keeping this token fresh instead (its workflow ends).")
-    ] = False,
-) -> None:
-    """Print a partner-scoped token (client credentials), kept fresh by its own workflow.
-
-    The first call starts that workflow (one per REMOTE_CLIENT_ID and scope set); --stop ends it.
-    """
-    if stop:
-
-        async def stop_job(ctx: context.AppContext) -> Any:
-            return await ctx.oauth.partner_stop(scope)
-
-        final = _run(stop_job)
-        typer.echo(f"partner token {final.key} ({final.scope or 'no scope'}) is {final.phase}")
-        return
-
-    async def job(ctx: context.AppContext) -> Any:
-        return await ctx.oauth.partner_token(scope, min_ttl=min_ttl)
-
-    _print_grant(_run(job), as_json)
-
-
-@app.command("assertion-token")
-def assertion_token(
-    *,
-    company: Annotated[
-        str | None, typer.Option(help="Act as the admin who connected this company (REF).")
-    ] = None,
-    user: Annotated[str | None, typer.Option(help="Act as this company manager (user UUID).")] = None,
-    employment: Annotated[str | None, typer.Option(help="Act as this employee (employment UUID).")] = None,
-    scope: Annotated[str | None, typer.Option(help="Scopes to ask for.")] = None,
-    min_ttl: Annotated[float, typer.Option(help="Seconds the token must still be valid.")] = 60.0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the whole grant (expiry, scope, ids).")
-    ] = False,
-) -> None:
-    """Print a JWT-bearer token acting as a company manager or an employee (give exactly one subject).
-
-    Tokens are cached per subject and scopes and shared by every caller until near expiry.
-    """
-    if sum(x is not None for x in (company, user, employment)) != 1:
-        typer.echo("error: give exactly one of --company, --user and --employment", err=True)
-        raise typer.Exit(2)
-
-    async def job(ctx: context.AppContext) -> Any:
-        return await ctx.oauth.assertion_token(
-            company, user_id=user, employment_id=employment, scope=scope, min_ttl=min_ttl
-        )
-
-    _print_grant(_run(job), as_json)
-
-
-@app.command("magic-link")
-def magic_link(
-    company_ref: Ref,
-    user: Annotated[str | None, typer.Option(help="A company admin's user UUID.")] = None,
-    employment: Annotated[str | None, typer.Option(help="An invited employee's employment UUID.")] = None,
-    path: Annotated[
-        str | None, typer.Option(help="Where the link lands, e.g. /dashboard (the gateway's default).")
-    ] = None,
-) -> None:
-    """Print a passwordless sign-in link for a company admin (--user) or an invited employee (--employment)."""
-
-    async def job(ctx: context.AppContext) -> str:
-        return await ctx.oauth.magic_link(company_ref, user_id=user, employment_id=employment, path=path)
-
-    typer.echo(_run(job))
+cli_partner.register(app)
 
 
 @app.command()
@@ -334,6 +216,10 @@ def keygen(
 ) -> None:
     """Print a new codec key entry for REMOTE_OAUTH_CODEC_KEYS (put it first to make it current)."""
     typer.echo(generate_key(kid))
+
+
+app.command("sandbox")(sandbox_command)
+app.command("dev")(dev_command)
 
 
 def main(args: list[str] | None = None) -> None:
