@@ -156,3 +156,30 @@ def test_demo_table_with_no_companies_says_so() -> None:
     summary: Summary = summarize([])
     lines = render(summary, datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC))
     assert lines[0] == "12:00:00  no companies yet | next refresh: - | refreshes done: 0 | errors: 0"
+
+
+def test_a_killed_dev_leaves_no_child_behind(tmp_path: Path) -> None:
+    """SIGKILL gives `dev` no chance to clean up: each child's guard notices and stops it."""
+    with running_dev(tmp_path) as stack:
+        children = stack.children()
+        assert all(alive(pid) for pid in children.values())
+        stack.process.kill()
+        stack.process.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while group_members(set(children.values())) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert group_members(set(children.values())) == []
+    with running_dev(tmp_path) as again:  # the stale pid file of the killed copy does not block a new one
+        assert sorted(again.children()) == ["codec", "sandbox", "temporal", "web", "worker"]
+
+
+def test_the_guard_passes_the_exit_status_and_signals_on() -> None:
+    """The guard exits as its child does, and a SIGTERM sent to the guard alone reaches the child."""
+    guard = [sys.executable, "-m", "worker.dev_guard", str(os.getpid())]
+    assert subprocess.run([*guard, sys.executable, "-c", "raise SystemExit(3)"], check=False).returncode == 3
+    sleeper = subprocess.Popen([*guard, sys.executable, "-c", "import time; time.sleep(60)"])
+    time.sleep(1.0)
+    sleeper.send_signal(signal.SIGTERM)
+    assert sleeper.wait(timeout=15) == 128 + signal.SIGTERM
+    usage = subprocess.run([*guard[:3], "not-a-pid"], capture_output=True, text=True, check=False)
+    assert (usage.returncode, usage.stderr.startswith("usage:")) == (2, True)

@@ -2,7 +2,8 @@
 
 Each child runs in its own process group (``start_new_session``), so a Ctrl-C in the terminal reaches only
 the dev process, which then stops the children in order (the worker before the Temporal server it drains
-to) and kills whatever outlives a deadline, grandchildren included: nothing is left behind.
+to) and kills whatever outlives a deadline, grandchildren included: nothing is left behind. Each child runs
+under ``worker.dev_guard``, which stops it should the dev process die without doing so (SIGKILL).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,10 +88,12 @@ def choose_port(name: str, requested: int | None, preferred: int, taken: set[int
 
 
 def start(spec: ChildSpec, log_dir: Path) -> Child:
+    """Start a child under ``worker.dev_guard``, so it stops even if this process is SIGKILLed."""
     log = log_dir / f"{spec.name}.log"
+    guarded = (sys.executable, "-m", "worker.dev_guard", str(os.getpid()), *spec.argv)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            spec.argv,
+            guarded,
             env=dict(spec.env),
             stdin=subprocess.DEVNULL,
             stdout=out,
