@@ -26,7 +26,7 @@ from workflows.assertion_tokens import assertion_workflow_id
 from workflows.codec import Keyring
 from workflows.consent import Callback, Phase
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
-from workflows.partner import partner_key, partner_workflow_id
+from workflows.partner_types import partner_key, partner_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 

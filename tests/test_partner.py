@@ -18,7 +18,8 @@ from sandbox.testing import RunningSandbox, running_sandbox
 from worker.api import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.errors import NotReadyError
-from workflows.partner import PartnerPhase, PartnerSettings, PartnerTokenWorkflow
+from workflows.partner import PartnerTokenWorkflow
+from workflows.partner_types import PartnerPhase, PartnerSettings
 from workflows.schedule import RefreshTiming
 from workflows.settings import Settings
 

@@ -47,9 +47,7 @@ from workflows.consent import (
     company_workflow_id,
 )
 from workflows.errors import NotFoundError, NotReadyError
-from workflows.partner import (
-    PartnerSettings,
-)
+from workflows.partner_types import PartnerSettings
 from workflows.tokens import TokenGrant
 
 __all__ = ["BearerAuth", "CompanyAuth", "RemoteOAuth"]

@@ -37,11 +37,11 @@ from workflows.errors import ConfigurationError, ErrorType, NotReadyError, Reque
 from workflows.magic_link import WORKFLOW_ID_PREFIX as MAGIC_LINK_PREFIX
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
 from workflows.magic_link_params import check_magic_link
-from workflows.partner import (
+from workflows.partner import PartnerTokenWorkflow
+from workflows.partner_types import (
     PartnerInput,
     PartnerSettings,
     PartnerStatus,
-    PartnerTokenWorkflow,
     StopPartnerToken,
     normalise_scope,
     partner_key,

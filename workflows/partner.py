@@ -18,16 +18,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.consent import FreshnessRequest, RetryRequest
 from workflows.errors import ErrorType
 from workflows.partner_types import (
-    WORKFLOW_ID_PREFIX,
     PartnerInput,
     PartnerMemory,
     PartnerPhase,
-    PartnerSettings,
     PartnerStatus,
     StopPartnerToken,
-    normalise_scope,
-    partner_key,
-    partner_workflow_id,
 )
 from workflows.schedule import delay_until, refresh_at
 from workflows.tokens import TokenGrant
@@ -237,16 +232,4 @@ class PartnerTokenWorkflow:
         )
 
 
-__all__ = [
-    "WORKFLOW_ID_PREFIX",
-    "PartnerInput",
-    "PartnerMemory",
-    "PartnerPhase",
-    "PartnerSettings",
-    "PartnerStatus",
-    "PartnerTokenWorkflow",
-    "StopPartnerToken",
-    "normalise_scope",
-    "partner_key",
-    "partner_workflow_id",
-]
+__all__ = ["PartnerTokenWorkflow"]
