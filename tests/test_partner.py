@@ -55,20 +55,32 @@ async def worker(
         yield
 
 
-async def test_three_days_of_hourly_partner_tokens(
-    own_time_skipping_env: WorkflowEnvironment, task_queue: str
-) -> None:
-    """Three days of 75-minute partner tokens: exactly 1 + 72 client-credentials grants, always a valid token."""
-    env = own_time_skipping_env
-    config = SandboxConfig(token_ttl=TTL, rate_limit_per_minute=100_000)
+@contextlib.asynccontextmanager
+async def partner_stack(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    config: SandboxConfig,
+    partner_settings: PartnerSettings | None = None,
+) -> AsyncIterator[tuple[RemoteOAuth, httpx.AsyncClient]]:
+    """A sandbox, a worker with its credentials, the API and an admin client to the sandbox."""
     async with (
         running_sandbox(config) as sandbox,
         httpx.AsyncClient(base_url=sandbox.url) as http,
         worker(env.client, settings_for(sandbox, config.client_id), task_queue),
     ):
         oauth = RemoteOAuth(
-            env.client, task_queue=task_queue, client_id=config.client_id, partner_settings=EXACT
+            env.client, task_queue=task_queue, client_id=config.client_id, partner_settings=partner_settings
         )
+        yield oauth, http
+
+
+async def test_three_days_of_hourly_partner_tokens(
+    own_time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Three days of 75-minute partner tokens: exactly 1 + 72 client-credentials grants, always a valid token."""
+    env = own_time_skipping_env
+    config = SandboxConfig(token_ttl=TTL, rate_limit_per_minute=100_000)
+    async with partner_stack(env, task_queue, config, EXACT) as (oauth, http):
         first = await oauth.partner_token()
         introspection = (await http.post("/sandbox/introspect", json={"token": first.access_token})).json()
         assert (introspection["kind"], introspection["active"]) == ("partner", True)
@@ -96,13 +108,7 @@ async def test_concurrent_partner_callers_grant_once(
 ) -> None:
     """Twenty callers at once, then twenty reporting the same 401: one grant each time."""
     env = own_time_skipping_env
-    config = SandboxConfig(token_ttl=TTL)
-    async with (
-        running_sandbox(config) as sandbox,
-        httpx.AsyncClient(base_url=sandbox.url) as http,
-        worker(env.client, settings_for(sandbox, config.client_id), task_queue),
-    ):
-        oauth = RemoteOAuth(env.client, task_queue=task_queue, client_id=config.client_id)
+    async with partner_stack(env, task_queue, SandboxConfig(token_ttl=TTL)) as (oauth, http):
         tokens = await asyncio.gather(*(oauth.partner_token() for _ in range(20)))
         assert len({t.access_token for t in tokens}) == 1
         assert await grants(http) == {"client_credentials": 1}
@@ -153,13 +159,7 @@ async def test_a_stopped_partner_token_makes_no_more_grants(
 ) -> None:
     """Stop ends the workflow (no grants while stopped); asking again later starts a new one."""
     env = own_time_skipping_env
-    config = SandboxConfig(token_ttl=TTL)
-    async with (
-        running_sandbox(config) as sandbox,
-        httpx.AsyncClient(base_url=sandbox.url) as http,
-        worker(env.client, settings_for(sandbox, config.client_id), task_queue),
-    ):
-        oauth = RemoteOAuth(env.client, task_queue=task_queue, client_id=config.client_id)
+    async with partner_stack(env, task_queue, SandboxConfig(token_ttl=TTL)) as (oauth, http):
         first = await oauth.partner_token("company:read")
         final = await oauth.partner_stop("company:read")
         assert (final.phase, final.refreshes, final.expires_at) == (PartnerPhase.STOPPED, 1, None)
