@@ -178,7 +178,11 @@ def test_the_guard_passes_the_exit_status_and_signals_on() -> None:
     guard = [sys.executable, "-m", "worker.dev_guard", str(os.getpid())]
     assert subprocess.run([*guard, sys.executable, "-c", "raise SystemExit(3)"], check=False).returncode == 3
     sleeper = subprocess.Popen([*guard, sys.executable, "-c", "import time; time.sleep(60)"])
-    time.sleep(1.0)
+    children = Path(f"/proc/{sleeper.pid}/task/{sleeper.pid}/children")
+    deadline = time.monotonic() + 15
+    while not children.read_text().strip():  # the guard's handlers are set before its child starts
+        assert time.monotonic() < deadline, "the guard never started its child"
+        time.sleep(0.02)
     sleeper.send_signal(signal.SIGTERM)
     assert sleeper.wait(timeout=15) == 128 + signal.SIGTERM
     usage = subprocess.run([*guard[:3], "not-a-pid"], capture_output=True, text=True, check=False)

@@ -32,23 +32,28 @@ def _stop(child: subprocess.Popen[bytes]) -> int:
 
 def guard(parent: int, argv: list[str]) -> int:
     """Run ``argv`` until it exits, or until ``parent`` is no longer this process's parent."""
-    child = subprocess.Popen(argv)  # same process group: a signal to the group reaches both
+    # Handlers first: a signal that arrives while the child starts is held and passed on once it runs.
+    held: list[int] = []
+    child: subprocess.Popen[bytes] | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        if child.poll() is None:
+        if child is None:
+            held.append(signum)
+        elif child.poll() is None:
             child.send_signal(signum)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
-    while True:
+    child = subprocess.Popen(argv)  # same process group: a signal to the group reaches both
+    for signum in held:
+        child.send_signal(signum)
+    code: int | None = None
+    while code is None:
         try:
             code = child.wait(timeout=POLL)
         except subprocess.TimeoutExpired:
             if os.getppid() != parent:
                 code = _stop(child)
-                break
-            continue
-        break
     return code if code >= 0 else 128 - code
 
 
