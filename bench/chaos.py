@@ -229,7 +229,7 @@ async def outage(env: WorkflowEnvironment, *, companies: int, minutes: int) -> O
         for _ in range(minutes):
             await env.sleep(timedelta(minutes=1))
         refused = store.token_responses.get("503", 0)
-        (await stack.http.delete("/sandbox/faults")).raise_for_status()
+        (await stack.http.request("DELETE", "/sandbox/faults", json={})).raise_for_status()
         # Retries back off to at most a minute, then the workflow retries the refresh a minute later.
         await env.sleep(timedelta(minutes=3))
         detail = (

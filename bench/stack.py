@@ -22,12 +22,12 @@ from temporalio.worker import Worker
 from bench.floor import FloorWorkflow, noop
 from sandbox.config import DEFAULT_SCOPE, SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from worker.api import RemoteOAuth
+from worker.api import Onboarding, RemoteOAuth
 from worker.runner import WORKFLOW_RUNNER, WorkerOptions, running_workers
 from worker.temporal import temporal_binary, test_server_binary
 from workflows.codec import Keyring, data_converter, generate_key
 from workflows.company_effects import SEARCH_ATTRIBUTES
-from workflows.consent import Callback, CompanySettings, ConnectLink, Phase
+from workflows.consent import Callback, CompanySettings, Phase
 from workflows.settings import Settings
 
 __all__ = [
@@ -124,7 +124,7 @@ class BenchStack:
         """Token requests the sandbox has answered so far (every grant type)."""
         return sum(self.sandbox.store.token_requests.values())
 
-    async def approve(self, link: ConnectLink) -> Callback:
+    async def approve(self, link: Onboarding) -> Callback:
         """Follow the connect link as an approving admin (the sandbox auto-approves); untimed."""
         assert link.authorize_url is not None
         name = f"bench-{uuid.uuid4().hex[:12]}"

@@ -60,9 +60,18 @@ def _settings(config: SandboxConfig) -> dict[str, Any]:
 
 
 def _handles_bad_requests(handler: Handler) -> Handler:
-    """Turn ``_BadRequest`` and config ``ValueError`` into 422 ``{"message": ...}``."""
+    """Turn ``_BadRequest`` and config ``ValueError`` into 422 ``{"message": ...}``; refuse non-JSON changes.
+
+    Every request that changes something must say ``Content-Type: application/json``: a browser sends that
+    cross-site only after a CORS preflight, which the sandbox never grants, so no web page a developer visits
+    can switch on auto-approve, revoke a company or reset the sandbox.
+    """
 
     async def wrapped(request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method != "GET" and media_type != "application/json":
+            message = "the sandbox admin API accepts only Content-Type: application/json (send a JSON body, e.g. {})"
+            return JSONResponse({"message": message}, status_code=415)
         try:
             return await handler(request)
         except (_BadRequest, ValueError) as err:

@@ -32,8 +32,20 @@ def with_query(uri: str, params: dict[str, str | None]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+PAGE_HEADERS = {
+    # The consent page must not be framed (clickjacking the Approve button) nor load anything foreign. No
+    # form-action: browsers apply it to the redirect back to the partner that follows the form post.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status)
+    return HTMLResponse(
+        _PAGE.format(title=escape(title), body=body), status_code=status, headers=PAGE_HEADERS
+    )
 
 
 def _error_page(message: str) -> HTMLResponse:

@@ -10,7 +10,15 @@ from typing import Any
 
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-__all__ = ["FAULT_KINDS", "GRANT_PERFORMING_KINDS", "FaultPlan", "FaultSpec", "fault_response", "parse_fault"]
+__all__ = [
+    "FAULT_KINDS",
+    "GRANT_PERFORMING_KINDS",
+    "FaultPlan",
+    "FaultSpec",
+    "echo_response",
+    "fault_response",
+    "parse_fault",
+]
 
 FAULT_KINDS = (
     "latency",
@@ -31,6 +39,7 @@ FAULT_KINDS = (
     "invalid_grant",
     "server_error_json",
     "temporarily_unavailable",
+    "echo_request",
 )
 
 GRANT_PERFORMING_KINDS = ("latency", "commit_then_drop")
@@ -173,6 +182,13 @@ def fault_response(spec: FaultSpec, token_type: str) -> Response:
     mangled: dict[str, object] = dict(token)
     mangle(mangled)
     return JSONResponse(mangled, headers=no_store)
+
+
+def echo_response(body: bytes, authorization: str | None) -> Response:
+    """A hostile gateway: a 400 whose description echoes the request (form body and Basic credential),
+    with a forged log line and a terminal escape in it, as a misbehaving proxy or gateway might."""
+    said = f"bad request {body.decode('utf-8', 'replace')} auth={authorization}\nINFO forged line \x1b[31mred"
+    return JSONResponse({"error": "invalid_request", "error_description": said}, status_code=400)
 
 
 def _drop(name: str) -> Callable[[dict[str, object]], None]:

@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 from sandbox.assertion import verify_assertion
 from sandbox.client_auth import ClientClaim, authenticate, claim_client
 from sandbox.errors import OAuthError
-from sandbox.faults import GRANT_PERFORMING_KINDS, fault_response
+from sandbox.faults import GRANT_PERFORMING_KINDS, echo_response, fault_response
 from sandbox.grants import (
     IssuedTokens,
     grant_assertion,
@@ -153,6 +153,8 @@ async def _answer(store: SandboxStore, request: Request) -> Response:
         body = {"error": "rate_limited", "error_description": "Too many requests for this client id."}
         return JSONResponse(body, status_code=429, headers={**NO_STORE, **decision.headers()})
     fault = store.faults.take(grant_type)
+    if fault is not None and fault.kind == "echo_request":
+        return echo_response(await request.body(), request.headers.get("authorization"))
     if fault is not None and fault.kind not in GRANT_PERFORMING_KINDS:
         return fault_response(fault, store.config.token_type)
     if fault is not None and fault.kind == "latency":

@@ -38,7 +38,7 @@ async def company_lifecycle(stack: Stack) -> WorkflowHistory:
     await stack.env.sleep(timedelta(hours=2, minutes=5))
     await stack.oauth.token("replay", min_ttl=TTL + 60)
     status = await stack.oauth.status("replay")
-    await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke")
+    await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
     await stack.env.sleep(timedelta(hours=1, minutes=5))
     revoked = await stack.oauth.onboard("replay")
     denied = await stack.approve(revoked)

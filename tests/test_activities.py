@@ -507,3 +507,66 @@ async def test_httpcore_finds_sniffio_instead_of_failing_an_import_per_request()
     finally:
         if before is not None:
             sys.modules["sniffio"] = before
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("access_token", "at-1\r\nX-Injected: yes"),
+        ("access_token", "at 1"),
+        ("refresh_token", "rt\n1"),
+        ("refresh_token", "rt,1"),
+    ],
+)
+async def test_tokens_outside_b64token_are_malformed(field: str, value: str) -> None:
+    """An access or refresh token a header could not carry is a MalformedResponse naming the field, never
+    the value (it would break, or inject into, every later Authorization header)."""
+    body = {**TOKEN, "refresh_token": "rt-1", field: value}
+    with pytest.raises(ApplicationError) as err:
+        await run("client_credentials", ClientCredentialsInput(), httpx.Response(200, json=body))
+    assert err.value.type == ErrorType.MALFORMED_RESPONSE
+    assert field in err.value.message
+    assert value.split(maxsplit=1)[0] not in err.value.message.replace(field, "")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected_type", "final"),
+    [
+        ("server_error", ErrorType.SERVER_ERROR, False),
+        ("temporarily_unavailable", ErrorType.TEMPORARILY_UNAVAILABLE, False),
+        ("invalid_grant", ErrorType.INVALID_GRANT, True),
+        ("invalid_client", ErrorType.INVALID_CLIENT, True),
+    ],
+)
+async def test_a_2xx_carrying_an_error_is_classified_by_it(
+    error: str, expected_type: ErrorType, final: bool
+) -> None:
+    """A 200 whose body says ``error`` is that error (retried when it is transient), not a missing token."""
+    with pytest.raises(ApplicationError) as err:
+        await run("client_credentials", ClientCredentialsInput(), httpx.Response(200, json={"error": error}))
+    assert (err.value.type, err.value.non_retryable) == (expected_type, final)
+
+
+async def test_json_nested_too_deep_is_a_typed_malformed_response() -> None:
+    """A body nested deeper than the decoder recurses is a MalformedResponse, not a RecursionError."""
+    body = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(ApplicationError) as err:
+        await run(
+            "client_credentials", ClientCredentialsInput(), httpx.Response(200, content=body[: 60 * 1024])
+        )
+    assert err.value.type == ErrorType.MALFORMED_RESPONSE
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ApplicationError) as err:
+        await run("client_credentials", ClientCredentialsInput(), httpx.Response(200, content=deep[:60_000]))
+    assert err.value.type == ErrorType.MALFORMED_RESPONSE
+
+
+async def test_magic_link_refusal_echoing_the_bearer_hides_it() -> None:
+    """A 422 that quotes the request's bearer token shows the reason with the token cut out."""
+    access = "at-secret-bearer-value"
+    answer = httpx.Response(422, json={"message": f"bad token {access}\x1b[2J for user"})
+    with pytest.raises(ApplicationError) as err:
+        await run("create_magic_link", MagicLinkInput(access_token=access, user_id=USER), answer)
+    assert access not in err.value.message
+    assert "[redacted]" in err.value.message
+    assert "\x1b" not in err.value.message

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -448,3 +449,40 @@ async def test_connection_refused_is_transport(leaks: LeakWatch) -> None:
     with pytest.raises(ApplicationError) as err:
         await call(leaks, settings, "client_credentials", ClientCredentialsInput())
     assert (err.value.type, err.value.non_retryable) == (ErrorType.TRANSPORT, False)
+
+
+@pytest.mark.parametrize("method", METHODS)
+async def test_a_gateway_echoing_the_request_leaks_no_secret(
+    sandbox: RunningSandbox, leaks: LeakWatch, method: str
+) -> None:
+    """A gateway that echoes each request (body, Basic credential, a forged log line) in its error text:
+    every grant's error names the problem with the secrets cut out, in no form, and no control character."""
+    settings = settings_for(sandbox, method)
+    grant = await connect(leaks, sandbox, settings)
+    assert grant.refresh_token is not None
+    assert grant.user_id is not None
+    issued = await call(leaks, settings, "issue_state", IssueStateInput(company_ref="acme"))
+    url = httpx.URL(issued.authorize_url).copy_add_param("company_name", "Acme")
+    async with asgi_client(sandbox.app) as browser:
+        code = httpx.URL((await browser.get(url)).headers["location"]).params["code"]
+    requests: list[tuple[str, object]] = [
+        ("exchange_code", ExchangeCodeInput(code=code)),
+        ("refresh", RefreshInput(refresh_token=grant.refresh_token)),
+        ("client_credentials", ClientCredentialsInput()),
+        ("assertion", AssertionInput(subject=company_manager_subject(grant.user_id))),
+    ]
+    secrets = {CONFIG.client_secret, code, grant.refresh_token}
+    for activity_name, argument in requests:
+        await admin(sandbox, "POST", "/sandbox/faults", {"kind": "echo_request", "count": 1})
+        with pytest.raises(ApplicationError) as err:
+            await call(leaks, settings, activity_name, argument)
+        message = err.value.message
+        assert err.value.type == ErrorType.INVALID_REQUEST, message
+        assert "[redacted]" in message
+        assert "forged line" in message  # the gateway's words are kept, minus secrets and control characters
+        assert all(ch.isprintable() for ch in message), message
+        for secret in secrets:
+            for form in (secret, quote(secret, safe=""), quote_plus(secret)):
+                assert form not in message, activity_name
+    # Every credential sent (assertions and the Basic credential included) was recorded and is absent.
+    assert any(c.count(".") == 2 for c in leaks.credentials), "no assertion was recorded"

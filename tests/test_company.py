@@ -18,14 +18,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from worker.api import RemoteOAuth
+from worker.api import Onboarding, RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.company import CompanyConsentWorkflow
+from workflows.connect_session import ConnectLinks
 from workflows.consent import (
     Callback,
     CompanySettings,
     CompanyStatus,
-    ConnectLink,
     FreshnessRequest,
     Phase,
     company_workflow_id,
@@ -37,6 +37,7 @@ from workflows.settings import Settings
 CLIENT_ID = "remote-oauth-dev"
 CLIENT_SECRET = "dev-secret-not-for-production"
 REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
+CONNECT_KEY = "connect-key-for-tests-only-0123456789abcdef"
 TTL = 4500
 """75-minute tokens: refresh-ahead window 15 min, so with no jitter a refresh every hour exactly."""
 EXACT = CompanySettings(timing=RefreshTiming(max_jitter_seconds=0), cycles_per_run=100)
@@ -58,7 +59,7 @@ class Stack:
     def handle(self, ref: str) -> WorkflowHandle[CompanyConsentWorkflow, CompanyStatus]:
         return self.env.client.get_workflow_handle_for(CompanyConsentWorkflow.run, company_workflow_id(ref))
 
-    async def approve(self, link: ConnectLink, *, company_name: str = "Acme") -> Callback:
+    async def approve(self, link: Onboarding, *, company_name: str = "Acme") -> Callback:
         """Follow the connect link as an admin who approves (the sandbox auto-approves)."""
         assert link.authorize_url is not None
         url = httpx.URL(link.authorize_url).copy_add_param("company_name", company_name)
@@ -81,6 +82,7 @@ def settings_for(sandbox: RunningSandbox) -> Settings:
             "REMOTE_CLIENT_ID": CLIENT_ID,
             "REMOTE_CLIENT_SECRET": CLIENT_SECRET,
             "REMOTE_REDIRECT_URI": REDIRECT_URI,
+            "REMOTE_OAUTH_CONNECT_KEYS": CONNECT_KEY,
         }
     )
 
@@ -94,7 +96,12 @@ async def make_stack(
         settings = settings_for(sandbox)
         opts = WorkerOptions(task_queue=task_queue, token_task_queue=task_queue, graceful_shutdown_seconds=0)
         async with running_workers(env.client, settings, opts):
-            oauth = RemoteOAuth(env.client, task_queue=task_queue, company_settings=EXACT)
+            oauth = RemoteOAuth(
+                env.client,
+                task_queue=task_queue,
+                company_settings=EXACT,
+                links=ConnectLinks.from_settings(settings),
+            )
             yield Stack(env=env, sandbox=sandbox, oauth=oauth, http=http, task_queue=task_queue)
 
 
@@ -150,11 +157,13 @@ async def test_onboard_callback_active(stack: Stack) -> None:
 
 
 async def test_duplicate_onboarding_joins_one_workflow(stack: Stack) -> None:
-    """Onboarding the same company twice gives one workflow run and the same connect link."""
+    """Onboarding the same company twice gives one workflow run and the same consent state (each call mints
+    its own signed connect link)."""
     first = await stack.oauth.onboard("dup")
     run_id = (await stack.handle("dup").describe()).run_id
     second = await stack.oauth.onboard("dup")
-    assert second == first
+    assert (second.authorize_url, second.phase) == (first.authorize_url, first.phase)
+    assert None not in (first.connect_url, second.connect_url)
     assert (await stack.handle("dup").describe()).run_id == run_id
 
 
@@ -194,7 +203,7 @@ async def test_revoked_consent_then_reconsent(stack: Stack) -> None:
     """A revoked consent is noticed at the next refresh; a new link brings the same workflow back to active."""
     status = await stack.connect("revokee")
     run_id = (await stack.handle("revokee").describe()).run_id
-    revoked = await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke")
+    revoked = await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
     assert revoked.status_code == 200
     await stack.env.sleep(timedelta(hours=1, minutes=1))
 

@@ -7,7 +7,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,10 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from tests.test_company import CLIENT_ID, CLIENT_SECRET, EXACT, REDIRECT_URI, TTL, Stack
+from tests.test_company import CLIENT_ID, CLIENT_SECRET, CONNECT_KEY, EXACT, REDIRECT_URI, TTL, Stack
 from worker.api import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.company import CompanyConsentWorkflow
+from workflows.connect_session import ConnectKeys
 from workflows.consent import CompanySettings, FreshnessRequest, Phase, RefreshPolicy
 from workflows.notify import verify
 from workflows.settings import Settings
@@ -93,6 +94,7 @@ def worker_settings(sandbox: RunningSandbox, hook: Receiver, *, secret: str = CL
             "REMOTE_REDIRECT_URI": REDIRECT_URI,
             "REMOTE_OAUTH_WEBHOOK_URL": hook.url,
             "REMOTE_OAUTH_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "REMOTE_OAUTH_CONNECT_KEYS": CONNECT_KEY,
         }
     )
 
@@ -183,11 +185,18 @@ async def test_revocation_is_announced(own_time_skipping_env: WorkflowEnvironmen
     """Revoked consent sends a signed `revoked` event carrying the new connect link; offboarding one too."""
     async with scene(own_time_skipping_env, task_queue) as sc, sc.workers():
         status = await sc.stack.connect("noisy")
-        await sc.stack.http.post(f"/sandbox/companies/{status.company_id}/revoke")
+        await sc.stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
         await sc.stack.env.sleep(timedelta(hours=1, minutes=1))
         assert await sc.hook.wait_for(1) == ["revoked"]
         revoked = await sc.stack.oauth.status("noisy")
-        assert sc.hook.events[0]["connect_url"] == revoked.authorize_url
+        assert revoked.authorize_url is not None
+        # A signed connect link on the partner's web app, not Remote's authorize URL with the state in it.
+        link = httpx.URL(sc.hook.events[0]["connect_url"])
+        assert str(link).startswith("http://127.0.0.1:8000/connect/noisy?session=")
+        assert revoked.authorize_url.split("state=")[1] not in str(link)
+        keys = ConnectKeys.parse(CONNECT_KEY)
+        assert keys.verify("noisy", link.params["session"], now=datetime.now(UTC))
+        assert not keys.verify("other", link.params["session"], now=datetime.now(UTC))
         assert sc.hook.events[0]["remote_company_id"] == status.company_id
         await sc.stack.oauth.offboard("noisy")
         assert await sc.hook.wait_for(2) == ["revoked", "offboarded"]

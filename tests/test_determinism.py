@@ -19,6 +19,7 @@ from worker.runner import DETERMINISTIC_MODULES, WORKFLOWS
 ALLOWED_IMPORTS = {
     "__future__",
     "asyncio",
+    "base64",
     "collections.abc",
     "contextlib",
     "dataclasses",
@@ -30,6 +31,7 @@ ALLOWED_IMPORTS = {
     "re",
     "types",
     "typing",
+    "urllib.parse",
     "temporalio",
     "temporalio.common",
     "temporalio.exceptions",

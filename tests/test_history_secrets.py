@@ -30,7 +30,7 @@ async def test_raw_history_holds_no_secret(
         await stack.env.sleep(timedelta(hours=2, minutes=5))
         token = await stack.oauth.token("vault", min_ttl=0)
         status = await stack.oauth.status("vault")
-        await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke")
+        await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
         await stack.env.sleep(timedelta(hours=1, minutes=5))
         revoked = await stack.oauth.status("vault")
         assert revoked.phase is Phase.CONSENT_REVOKED

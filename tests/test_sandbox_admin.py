@@ -100,8 +100,8 @@ async def test_grants_show_issued_tokens_and_rotation() -> None:
 async def test_revoking_a_company_shows_in_companies_and_grants(sandbox: Sandbox) -> None:
     """Revocation marks the company and its grants revoked; unknown companies are 404."""
     tokens = await connect(sandbox.client)
-    revoked = await sandbox.client.post(f"/sandbox/companies/{tokens['company_id']}/revoke")
-    unknown = await sandbox.client.post("/sandbox/companies/nope/revoke")
+    revoked = await sandbox.client.post(f"/sandbox/companies/{tokens['company_id']}/revoke", json={})
+    unknown = await sandbox.client.post("/sandbox/companies/nope/revoke", json={})
     companies = (await sandbox.client.get("/sandbox/companies")).json()["companies"]
     grants = (await sandbox.client.get("/sandbox/grants")).json()["grants"]
     assert revoked.json() == {"company_id": tokens["company_id"], "revoked": True}
@@ -113,7 +113,7 @@ async def test_revoking_a_company_shows_in_companies_and_grants(sandbox: Sandbox
 async def test_reconsent_after_revocation_issues_a_working_grant(sandbox: Sandbox) -> None:
     """The same company consenting again gets new tokens; the old refresh token stays dead."""
     old = await connect(sandbox.client)
-    await sandbox.client.post(f"/sandbox/companies/{old['company_id']}/revoke")
+    await sandbox.client.post(f"/sandbox/companies/{old['company_id']}/revoke", json={})
     new = await connect(sandbox.client)
     assert new["company_id"] == old["company_id"]
     assert (await refresh(sandbox.client, new["refresh_token"])).status_code == 200
@@ -212,7 +212,7 @@ async def test_reset_forgets_everything(sandbox: Sandbox) -> None:
     await connect(sandbox.client)
     await sandbox.client.post("/sandbox/settings", json={"token_ttl": 5})
     await sandbox.client.post("/sandbox/faults", json={"kind": "http_500", "count": 1})
-    await sandbox.client.post("/sandbox/reset")
+    await sandbox.client.post("/sandbox/reset", json={})
     assert (await sandbox.client.get("/sandbox/companies")).json() == {"companies": []}
     assert (await sandbox.client.get("/sandbox/grants")).json() == {"grants": []}
     assert (await sandbox.client.get("/sandbox/faults")).json() == {"faults": []}

@@ -191,7 +191,7 @@ async def test_a_partner_token_sees_every_consenting_company(sandbox: Sandbox) -
     """A partner token lists all companies that consented and did not revoke."""
     globex = await company_tokens(sandbox.client, "Globex")
     initech = await company_tokens(sandbox.client, "Initech")
-    await sandbox.client.post(f"/sandbox/companies/{initech['company_id']}/revoke")
+    await sandbox.client.post(f"/sandbox/companies/{initech['company_id']}/revoke", json={})
     response = await sandbox.client.get("/v1/companies", headers=bearer(await partner_token(sandbox.client)))
     assert response.json()["data"]["companies"] == [
         {"id": sandbox.tokens["company_id"], "name": "Acme"},
@@ -209,7 +209,7 @@ async def test_dead_tokens_get_401_with_an_invalid_token_challenge(sandbox: Sand
     elif case == "expired":
         sandbox.clock.advance(3600)
     elif case == "revoked":
-        await sandbox.client.post(f"/sandbox/companies/{company_id}/revoke")
+        await sandbox.client.post(f"/sandbox/companies/{company_id}/revoke", json={})
     elif case == "admin-expired":
         await sandbox.client.post("/sandbox/access-tokens/expire", json={"company_id": company_id})
     response = await sandbox.client.get("/v1/companies", headers=headers)

@@ -204,7 +204,7 @@ async def test_a_replayed_jti_is_invalid_grant(sandbox: Sandbox) -> None:
 
 async def test_a_revoked_company_cannot_be_asserted(sandbox: Sandbox) -> None:
     """After revocation the manager subject no longer names a consenting company."""
-    await sandbox.client.post(f"/sandbox/companies/{sandbox.company_id}/revoke")
+    await sandbox.client.post(f"/sandbox/companies/{sandbox.company_id}/revoke", json={})
     assert await error_of(sandbox, hs256_assertion(claims(sandbox), CONFIG.client_secret)) == (
         400,
         "invalid_grant",

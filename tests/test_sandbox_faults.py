@@ -125,7 +125,7 @@ async def test_fraction_faults_fire_on_that_share_of_requests(client: httpx.Asyn
     await schedule(client, kind="http_500", fraction=0.5)
     statuses = [(await client.post("/oauth2/token", data=PARTNER)).status_code for _ in range(4)]
     listed = (await client.get("/sandbox/faults")).json()["faults"]
-    await client.delete("/sandbox/faults")
+    await client.request("DELETE", "/sandbox/faults", json={})
     after = (await client.post("/oauth2/token", data=PARTNER)).status_code
     assert statuses == [200, 500, 200, 500]
     assert [(fault["kind"], fault["fraction"], fault["fired"]) for fault in listed] == [("http_500", 0.5, 2)]

@@ -269,7 +269,7 @@ async def test_grace_rotation_keeps_the_old_token_for_the_grace_period() -> None
 async def test_refresh_after_revoked_consent_is_invalid_grant(sandbox: Sandbox) -> None:
     """Once the company revokes consent its refresh token is invalid_grant."""
     body = await tokens(sandbox.client)
-    await sandbox.client.post(f"/sandbox/companies/{body['company_id']}/revoke")
+    await sandbox.client.post(f"/sandbox/companies/{body['company_id']}/revoke", json={})
     response = await refresh(sandbox.client, body["refresh_token"])
     assert (response.status_code, response.json()["error"]) == (400, "invalid_grant")
 

@@ -42,7 +42,8 @@ async def web(dev_server_env: WorkflowEnvironment, task_queue: str) -> AsyncIter
     config = SandboxConfig(auto_approve=True)
     async with make_stack(dev_server_env, task_queue, config=config) as stack:
         assert stack.oauth is not None
-        app = create_web_app(stack.oauth, redirect_uri=REDIRECT_URI)
+        assert stack.oauth.links is not None
+        app = create_web_app(stack.oauth, redirect_uri=REDIRECT_URI, links=stack.oauth.links)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
             yield Web(stack=stack, client=client)

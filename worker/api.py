@@ -3,7 +3,7 @@
 Example::
 
     oauth = RemoteOAuth(temporal_client, task_queue="remote-oauth")
-    link = await oauth.onboard("acme")            # send link.authorize_url to Acme's admin
+    link = await oauth.onboard("acme")            # send link.connect_url to Acme's admin
     async with httpx.AsyncClient(auth=oauth.auth("acme")) as http:
         await http.get("https://gateway.remote.com/v1/companies")
 """
@@ -11,7 +11,9 @@ Example::
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from temporalio.client import (
     Client,
@@ -30,6 +32,7 @@ from workflows.assertion_tokens import (
 )
 from workflows.company import CompanyConsentWorkflow
 from workflows.company_effects import COMPANY_ID_KEY, STATE_KEY
+from workflows.connect_session import ConnectLinks
 from workflows.consent import (
     WORKFLOW_ID_PREFIX,
     Callback,
@@ -46,14 +49,46 @@ from workflows.consent import (
     company_ref_from_state,
     company_workflow_id,
 )
-from workflows.errors import NotFoundError, NotReadyError
+from workflows.errors import ConfigurationError, ErrorType, NotFoundError, NotReadyError
 from workflows.partner_types import PartnerSettings
 from workflows.tokens import TokenGrant
 
-__all__ = ["BearerAuth", "CompanyAuth", "RemoteOAuth"]
+__all__ = ["BearerAuth", "CompanyAuth", "Onboarding", "RemoteOAuth"]
 
 LIST_QUERY_TIMEOUT = timedelta(seconds=5)
 """How long list() waits for one company's answer before showing what visibility knows instead."""
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    """What ``onboard`` returns: the link to send to the company's admin, on the partner's own web app."""
+
+    company_ref: str
+    phase: Phase
+    connect_url: str | None = field(repr=False)
+    """``{public url}/connect/{ref}?session=...``: send it to the admin. None once the company is connected,
+    or when no ``REMOTE_OAUTH_CONNECT_KEYS`` is configured."""
+    expires_at: datetime | None
+    """When ``connect_url`` stops working (``REMOTE_OAUTH_CONNECT_TTL``); onboard again for a new one."""
+    authorize_url: str | None = field(default=None, repr=False)
+    """Remote's consent page with this company's ``state``, where the web app redirects the admin. Sent to an
+    admin directly it fails safely: the callback needs the browser binding that only the connect link sets."""
+
+
+def pinned_company_id(company_id: str | None) -> str | None:
+    """A Remote company id to pin, in the canonical form the gateway's answers are compared in.
+
+    Raises:
+        ConfigurationError: not a UUID.
+    """
+    if company_id is None:
+        return None
+    try:
+        return str(uuid.UUID(company_id))
+    except ValueError:
+        raise ConfigurationError(
+            f"company id {company_id[:40]!r} is not a UUID (Remote company ids are)"
+        ) from None
 
 
 class RemoteOAuth(PartnerApi):
@@ -72,8 +107,10 @@ class RemoteOAuth(PartnerApi):
         client_id: str | None = None,
         partner_settings: PartnerSettings | None = None,
         assertion_settings: AssertionTokenSettings | None = None,
+        links: ConnectLinks | None = None,
     ) -> None:
         self._client = client
+        self._links = links
         self._task_queue = task_queue
         self._company_settings = company_settings or CompanySettings()
         self._client_id = client_id
@@ -90,10 +127,29 @@ class RemoteOAuth(PartnerApi):
             CompanyConsentWorkflow.run, company_workflow_id(company_ref)
         )
 
+    @property
+    def links(self) -> ConnectLinks | None:
+        """Connect-link minting and checking (None without ``REMOTE_OAUTH_CONNECT_KEYS``)."""
+        return self._links
+
     async def onboard(
-        self, company_ref: str, *, settings: CompanySettings | None = None, renew: bool = False
-    ) -> ConnectLink:
-        """Start (or join) the company's workflow and return its connect link; idempotent."""
+        self,
+        company_ref: str,
+        *,
+        settings: CompanySettings | None = None,
+        renew: bool = False,
+        company_id: str | None = None,
+    ) -> Onboarding:
+        """Start (or join) the company's workflow and return a fresh connect link for its admin; idempotent.
+
+        ``company_id`` pins the ref to that Remote company before anyone consents: consent given for any
+        other company is then refused and dropped.
+
+        Raises:
+            ConfigurationError: ``company_id`` is not a UUID.
+            NotReadyError: the ref is already bound to another Remote company than ``company_id``.
+        """
+        pin = pinned_company_id(company_id)
         handle = await self._client.start_workflow(
             CompanyConsentWorkflow.run,
             CompanyInput(company_ref=company_ref, settings=settings or self._company_settings),
@@ -102,7 +158,40 @@ class RemoteOAuth(PartnerApi):
             # Onboarding twice joins the running workflow: one company, one workflow, one link.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        return await handle.execute_update(CompanyConsentWorkflow.connect_link, ConnectRequest(renew=renew))
+        try:
+            link = await handle.execute_update(
+                CompanyConsentWorkflow.connect_link, ConnectRequest(renew=renew, company_id=pin)
+            )
+        except WorkflowUpdateFailedError as err:
+            raise NotReadyError(update_message(err)) from None
+        connect_url, expires_at = None, None
+        if link.authorize_url is not None and self._links is not None:
+            connect_url, expires_at = self._links.link(company_ref)
+        return Onboarding(
+            company_ref=company_ref,
+            phase=link.phase,
+            connect_url=connect_url,
+            expires_at=expires_at,
+            authorize_url=link.authorize_url,
+        )
+
+    async def consent_page(self, company_ref: str) -> ConnectLink:
+        """Where a valid connect link sends the browser: the open consent link of a running company.
+
+        Starts nothing: only ``onboard`` starts workflows.
+
+        Raises:
+            NotFoundError: no running workflow for the ref (offboarded, expired, never onboarded).
+            NotReadyError: the workflow refuses (being offboarded).
+        """
+        try:
+            return await self._handle(company_ref).execute_update(
+                CompanyConsentWorkflow.connect_link, ConnectRequest()
+            )
+        except WorkflowUpdateFailedError as err:
+            raise NotReadyError(update_message(err)) from None
+        except RPCError as err:
+            raise rpc_error(err, company_ref) from None
 
     async def complete_consent(self, callback: Callback) -> CallbackResult:
         """Deliver an OAuth callback to the workflow that issued its ``state``.
@@ -160,7 +249,7 @@ class RemoteOAuth(PartnerApi):
                 next_refresh_at=None,
                 refreshes=0,
                 last_error=f"status unavailable: {err.message}",
-                last_error_type="StatusUnavailable",
+                last_error_type=ErrorType.STATUS_UNAVAILABLE,
                 authorize_url=None,
                 refresh_policy=self._company_settings.refresh_policy,
             )

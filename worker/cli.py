@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -19,8 +20,10 @@ from worker.cli_jobs import Ref, jsonable, run_job
 from worker.dev import dev_command
 from worker.shutdown import exit_process
 from workflows.codec import generate_key
-from workflows.consent import CompanySettings, CompanyStatus, Phase, RefreshPolicy
-from workflows.errors import RemoteOAuthError
+from workflows.connect_session import KEYGEN_HINT, generate_connect_key
+from workflows.consent import CompanyStatus, Phase, RefreshPolicy
+from workflows.errors import ConfigurationError, RemoteOAuthError
+from workflows.untrusted import printable
 
 app = typer.Typer(
     name="remote-oauth",
@@ -47,7 +50,8 @@ def _table(rows: list[CompanyStatus]) -> str:
             _age(s.expires_at),
             _age(s.next_refresh_at),
             str(s.refreshes),
-            (s.last_error or "-")[:60],
+            # Stored text may quote a gateway or a browser: no escape sequence reaches the terminal.
+            printable(s.last_error or "-", 60),
         )
         for s in rows
     ]
@@ -64,24 +68,37 @@ def onboard(
     on_demand: Annotated[
         bool, typer.Option("--on-demand", help="Refresh only when a token is asked for (saves rate budget).")
     ] = False,
-    renew: Annotated[bool, typer.Option(help="Issue a new link even if the current one is valid.")] = False,
+    renew: Annotated[
+        bool, typer.Option(help="Issue a new consent state even if the current one is valid.")
+    ] = False,
+    company_id: Annotated[
+        str | None,
+        typer.Option(
+            "--company-id",
+            help="Pin the ref to this Remote company id (UUID): consent from any other company never binds.",
+        ),
+    ] = None,
 ) -> None:
-    """Start (or join) a company's onboarding and print its connect link.
+    """Start (or join) a company's onboarding and print a connect link for its admin.
 
-    Send the link to the company's admin. Running it again for the same company prints the same link.
+    The link is on your web app (REMOTE_OAUTH_PUBLIC_URL, by default the origin of REMOTE_REDIRECT_URI),
+    signed with REMOTE_OAUTH_CONNECT_KEYS and valid for REMOTE_OAUTH_CONNECT_TTL; each run prints a new one.
+    Send it to the company's admin only: whoever opens it first can consent.
     """
 
     async def job(ctx: context.AppContext) -> None:
-        settings = CompanySettings(
+        settings = dataclasses.replace(
+            context.company_settings(ctx.settings),
             scope=scope,
             refresh_policy=RefreshPolicy.ON_DEMAND if on_demand else RefreshPolicy.PROACTIVE,
-            token_task_queue=ctx.settings.token_task_queue,
         )
-        link = await ctx.oauth.onboard(company_ref, settings=settings, renew=renew)
+        link = await ctx.oauth.onboard(company_ref, settings=settings, renew=renew, company_id=company_id)
         if link.authorize_url is None:
             typer.echo(f"{company_ref} is {link.phase}: no consent needed")
+        elif link.connect_url is None:
+            raise ConfigurationError(f"no connect link can be made: {KEYGEN_HINT}")
         else:
-            typer.echo(link.authorize_url)
+            typer.echo(link.connect_url)
 
     run_job(job)
 
@@ -193,7 +210,10 @@ def web(
         ctx = await context.load(os.environ, lazy=True)
         if ctx.settings.redirect_uri is None:
             raise RemoteOAuthError("REMOTE_REDIRECT_URI is not set: the callback path comes from it")
-        web_app = create_web_app(ctx.oauth, redirect_uri=ctx.settings.redirect_uri)
+        oauth = ctx.oauth
+        if oauth.links is None:
+            raise RemoteOAuthError(f"the web app checks signed connect links: {KEYGEN_HINT}")
+        web_app = create_web_app(oauth, redirect_uri=ctx.settings.redirect_uri, links=oauth.links)
         # No access log: the callback's query string carries the code and state.
         config = uvicorn.Config(web_app, host=host, port=port, access_log=False, log_level="info")
         await uvicorn.Server(config).serve()
@@ -213,9 +233,15 @@ def _serve(process: Callable[[], Coroutine[Any, Any, None]]) -> None:
 @app.command()
 def keygen(
     kid: Annotated[str, typer.Argument(help="A short key id, e.g. the date: 2026-11.")] = "k1",
+    connect: Annotated[
+        bool, typer.Option("--connect", help="A key for REMOTE_OAUTH_CONNECT_KEYS instead (no key id).")
+    ] = False,
 ) -> None:
-    """Print a new codec key entry for REMOTE_OAUTH_CODEC_KEYS (put it first to make it current)."""
-    typer.echo(generate_key(kid))
+    """Print a new codec key entry for REMOTE_OAUTH_CODEC_KEYS (put it first to make it current).
+
+    With --connect: a new key for REMOTE_OAUTH_CONNECT_KEYS (connect links and browser bindings).
+    """
+    typer.echo(generate_connect_key() if connect else generate_key(kid))
 
 
 app.command("sandbox")(sandbox_command)

@@ -11,6 +11,7 @@ from temporalio.runtime import Runtime
 from worker import temporal
 from worker.api import RemoteOAuth
 from workflows.codec import Keyring
+from workflows.connect_session import ConnectLinks
 from workflows.consent import CompanySettings
 from workflows.settings import Settings
 
@@ -27,9 +28,17 @@ class AppContext:
         return RemoteOAuth(
             self.client,
             task_queue=self.settings.task_queue,
-            company_settings=CompanySettings(token_task_queue=self.settings.token_task_queue),
+            company_settings=company_settings(self.settings),
             client_id=self.settings.client_id,
+            links=ConnectLinks.from_settings(self.settings),
         )
+
+
+def company_settings(settings: Settings) -> CompanySettings:
+    """A company's defaults from the process settings (what onboard uses unless told otherwise)."""
+    return CompanySettings(
+        token_task_queue=settings.token_task_queue, consent_wait_seconds=float(settings.consent_wait)
+    )
 
 
 def keyring_from(settings: Settings) -> Keyring | None:

@@ -50,6 +50,7 @@ DETERMINISTIC_MODULES = (
     "workflows.partner_types",
     "workflows.schedule",
     "workflows.tokens",
+    "workflows.untrusted",
 )
 """Our workflow-side modules, imported once per process instead of once per workflow run.
 

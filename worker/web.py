@@ -2,13 +2,19 @@
 
 Pages are tiny, self-contained HTML (no third-party content) sent with ``Referrer-Policy: no-referrer``,
 so the code and state in the callback URL never leak to another site. Nothing here logs a query string.
+
+Trust: ``/connect/{ref}`` acts only on a valid signed session (``workflows.connect_session``), checked without
+a Temporal call, and binds the browser to the state it sends to Remote with a cookie; the callback is refused
+before it reaches the workflow unless that cookie comes back. The customer's browser never sees gateway text:
+a failed consent shows a plain message and a reference the partner looks up with ``remote-oauth status``.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,8 +22,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from worker.api import RemoteOAuth
-from workflows.consent import Callback, Phase, validate_company_ref
+from workflows.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
+from workflows.consent import Callback, Phase, company_ref_from_state, validate_company_ref
 from workflows.errors import NotFoundError, NotReadyError
+from workflows.untrusted import error_code
 
 log = logging.getLogger(__name__)
 
@@ -45,51 +53,91 @@ def _p(text: str) -> str:
     return f"<p>{html.escape(text)}</p>"
 
 
-def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str) -> Starlette:
+def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str, links: ConnectLinks) -> Starlette:
     """The ASGI app; the callback is served at the path of ``redirect_uri`` (REMOTE_REDIRECT_URI)."""
     callback_path = urlsplit(redirect_uri).path or "/"
 
     async def connect(request: Request) -> Response:
         ref = request.path_params["company_ref"]
+        session = request.query_params.get(SESSION_PARAM, "")[:_MAX_PARAM]
         try:
             validate_company_ref(ref)
-        except ValueError as err:
-            return _page("Invalid company", _p(str(err)), 400)
-        link = await oauth.onboard(ref)
+        except ValueError:
+            return _forbidden()
+        # Checked before anything else: a stranger's request costs one HMAC and reaches nothing.
+        if not links.keys.verify(ref, session, now=datetime.now(UTC)):
+            return _forbidden()
+        try:
+            link = await oauth.consent_page(ref)
+        except (NotFoundError, NotReadyError):
+            return _page(
+                "Link no longer valid", _p("This connect link is no longer valid. Ask for a new one."), 410
+            )
         if link.authorize_url is None:
-            return _page("Already connected", _p(f"{ref} is {link.phase}: there is nothing to approve."))
-        return RedirectResponse(link.authorize_url, status_code=302, headers=SECURITY_HEADERS)
+            return _page(
+                "Already connected", _p("This company is already connected: there is nothing to do.")
+            )
+        state = parse_qs(urlsplit(link.authorize_url).query).get("state", [""])[0]
+        response = RedirectResponse(link.authorize_url, status_code=302, headers=SECURITY_HEADERS)
+        response.set_cookie(
+            cookie_name(ref),
+            links.keys.binding(state),
+            max_age=int((link.expires_at - datetime.now(UTC)).total_seconds()) if link.expires_at else None,
+            path=callback_path,
+            secure=links.secure_cookie,
+            httponly=True,
+            samesite="lax",  # sent on Remote's top-level redirect back to us, never on cross-site subrequests
+        )
+        return response
 
     async def callback(request: Request) -> Response:
         params = request.query_params
         state = params.get("state", "")[:_MAX_PARAM]
         code = params.get("code")
         error = params.get("error")
-        if not state or (code is None and error is None):
+        ref = company_ref_from_state(state)
+        if ref is None or (code is None and error is None):
             return _page(
                 "Invalid callback", _p("This address is only reached from Remote's consent page."), 400
             )
+        if not links.keys.is_bound(state, request.cookies.get(cookie_name(ref))):
+            # Refused before the workflow: the state stays open for the browser that started the flow.
+            log.warning("callback for %s refused: this browser did not open the connect link", ref)
+            return _page(
+                "Open the link in the same browser",
+                _p(
+                    "This consent was started in another browser. Open the connect link you were sent in this "
+                    "browser and approve again."
+                ),
+                403,
+            )
         try:
             result = await oauth.complete_consent(
-                Callback(
-                    state=state,
-                    code=code[:_MAX_PARAM] if code else None,
-                    error=error[:100] if error else None,
-                    error_description=(params.get("error_description") or "")[:300] or None,
-                )
+                # error_description is never passed on: it is the browser's text, shown nowhere.
+                Callback(state=state, code=code[:_MAX_PARAM] if code else None, error=error_code(error))
             )
         except NotFoundError:
             return _page("Invalid link", _p("This connect link was not issued here. Ask for a new one."), 400)
         except NotReadyError as err:
             if "expired" in str(err):
                 return _page("Link expired", _p("This connect link expired. Ask for a new one."), 400)
-            log.info("callback rejected: %s", err)
+            log.info("callback for %s rejected: %s", ref, err)
             return _page("Invalid link", _p("This connect link was already used or replaced."), 400)
         if result.phase is Phase.ACTIVE:
-            return _page("Connected", _p("Your company is connected. You can close this page."))
+            page = _page("Connected", _p("Your company is connected. You can close this page."))
+            page.delete_cookie(
+                cookie_name(ref), path=callback_path, secure=links.secure_cookie, httponly=True
+            )
+            return page
         if result.phase is Phase.CONSENT_DENIED:
             return _page("Access denied", _p("Access was not granted. Nothing was shared."))
-        return _page("Not connected", _p(result.message), 502)
+        reference = f"{ref} / {result.error_type or 'error'}"
+        return _page(
+            "Not connected",
+            _p("The connection could not be completed. Nothing was shared. Please contact us and quote:")
+            + f"<p><code>{html.escape(reference)}</code></p>",
+            502,
+        )
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
@@ -100,4 +148,13 @@ def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str) -> Starlette:
             Route(callback_path, callback, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ]
+    )
+
+
+def _forbidden() -> HTMLResponse:
+    """The same page for every invalid connect link: it tells a stranger nothing about the ref."""
+    return _page(
+        "Link not valid",
+        _p("This connect link is not valid or has expired. Ask the company that sent it for a new one."),
+        403,
     )

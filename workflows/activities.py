@@ -46,10 +46,13 @@ from workflows.activity_types import (
     RefreshInput,
 )
 from workflows.assertion import AssertionSigner
+from workflows.connect_session import KEYGEN_HINT, ConnectLinks
+from workflows.consent import company_mismatch_message
 from workflows.errors import ConfigurationError, ErrorType
 from workflows.magic_link_params import magic_link_params
 from workflows.settings import Settings, TokenAuthMethod
 from workflows.tokens import MalformedTokenError, TokenGrant, normalise_token_response, token_grant
+from workflows.untrusted import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,7 @@ class TokenActivities:
         self._settings = settings
         self._http = http
         self._clock = clock
+        self._links = ConnectLinks.from_settings(settings)
 
     @staticmethod
     def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -90,7 +94,16 @@ class TokenActivities:
                 "REMOTE_REDIRECT_URI is not set; it must be sent with the code exchange"
             )
         fields = {"code": request.code, "redirect_uri": redirect_uri}
-        return await self._grant(GrantType.AUTHORIZATION_CODE, "authorization code exchange", fields)
+        grant = await self._grant(GrantType.AUTHORIZATION_CODE, "authorization code exchange", fields)
+        expected = request.expected_company_id
+        if expected is not None and grant.company_id != expected:
+            # The tokens are dropped here, so they never reach history, state or a caller.
+            raise ApplicationError(
+                company_mismatch_message(expected, grant.company_id),
+                type=ErrorType.COMPANY_MISMATCH,
+                non_retryable=True,
+            )
+        return grant
 
     @activity.defn(name="Refresh")
     async def refresh(self, request: RefreshInput) -> TokenGrant:
@@ -158,28 +171,49 @@ class TokenActivities:
             if value is not None:
                 setattr(body, name, value)
         headers: dict[str, str] = {}
-        if secret is not None:
+        revealed = secret.reveal() if secret is not None else None
+        if revealed is not None:
             if settings.token_auth_method is TokenAuthMethod.CLIENT_SECRET_BASIC:
-                headers["Authorization"] = basic_credentials(settings.client_id, secret.reveal())
+                headers["Authorization"] = basic_credentials(settings.client_id, revealed)
             else:
-                body.client_secret = secret.reveal()
+                body.client_secret = revealed
+        # Whatever the gateway says may echo what we sent: every secret of this request is removed from it.
+        sent = [revealed, *fields.values()]
+        basic = (settings.client_id, revealed) if revealed is not None else None
+        redact = Redactor(sent, basic=basic)
         # The generated operation builds the request (method, path, form encoding) from the spec; we send
         # it ourselves because its _parse_response would crash on "Bearer" and on malformed bodies.
         request_kwargs = exchange_o_auth_token._get_kwargs(body=body)
         issued_at = self._clock()
-        raw = await self._send(request_kwargs, headers, what)
-        if not 200 <= raw.status <= 299:
+        raw = await self._send(request_kwargs, headers, what, redact)
+        document = None if raw.too_large else raw.json()
+        if isinstance(document, dict):
+            # A body with an error may still carry tokens (and quote them in its description).
+            returned = [document.get("access_token"), document.get("refresh_token")]
+            redact = Redactor(sent + [t for t in returned if isinstance(t, str)], basic=basic)
+        if not 200 <= raw.status <= 299 or (isinstance(document, dict) and "error" in document):
+            # A 2xx carrying "error" is a failure too, classified by its code (server_error is retried).
             raise classify.token_failure(
-                raw.status, raw.headers, None if raw.too_large else raw.json(), what, now=self._clock()
+                raw.status, raw.headers, document, what, now=self._clock(), redact=redact
             )
-        return self._parse_grant(raw, what, issued_at, keep_refresh)
+        return self._parse_grant(
+            raw, document, what=what, issued_at=issued_at, keep_refresh=keep_refresh, redact=redact
+        )
 
     def _parse_grant(
-        self, raw: transport.RawResponse, what: str, issued_at: datetime, keep_refresh: str | None
+        self,
+        raw: transport.RawResponse,
+        document: object,
+        *,
+        what: str,
+        issued_at: datetime,
+        keep_refresh: str | None,
+        redact: Redactor,
     ) -> TokenGrant:
         if raw.too_large:
             raise classify.malformed(what, f"body larger than {transport.MAX_BODY_BYTES // 1024} KiB")
-        document = raw.json()
+        if raw.undecodable is not None:
+            raise classify.malformed(what, raw.undecodable)
         if document is None:
             raise classify.malformed(what, f"HTTP {raw.status} body is not JSON")
         try:
@@ -188,7 +222,7 @@ class TokenActivities:
             )
             model = ExchangeOAuthTokenResponse200.from_dict(normalised.document)
         except MalformedTokenError as err:
-            raise classify.malformed(what, str(err)) from None
+            raise classify.malformed(what, str(err), redact) from None
         except (KeyError, ValueError, TypeError):
             # Only company_id's UUID format is left for the model to reject.
             raise classify.malformed(what, "company_id is not a UUID") from None
@@ -220,13 +254,21 @@ class TokenActivities:
         params = magic_link_params(request)
         request_kwargs = create_magic_link._get_kwargs(body=params)  # spec-built request; parsed below
         headers = {"Authorization": f"Bearer {request.access_token}"}
-        raw = await self._send(request_kwargs, headers, what)
+        redact = Redactor([request.access_token])
+        raw = await self._send(request_kwargs, headers, what, redact)
         if not 200 <= raw.status <= 299:
             raise classify.api_failure(
-                raw.status, raw.headers, None if raw.too_large else raw.json(), what, now=self._clock()
+                raw.status,
+                raw.headers,
+                None if raw.too_large else raw.json(),
+                what,
+                now=self._clock(),
+                redact=redact,
             )
         if raw.too_large:
             raise classify.malformed(what, f"body larger than {transport.MAX_BODY_BYTES // 1024} KiB")
+        if raw.undecodable is not None:
+            raise classify.malformed(what, raw.undecodable)
         document = raw.json()
         try:
             if not isinstance(document, dict):
@@ -267,6 +309,11 @@ class TokenActivities:
         """Deliver a consent event to the partner's signed webhook (or only log it when none is set)."""
         settings = self._settings
         secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
+        connect_url = None
+        if request.link_open and self._links is not None:
+            connect_url, _ = self._links.link(request.company_ref, now=self._clock())
+        elif request.link_open:
+            log.warning("%s: no connect link in the event: %s", request.company_ref, KEYGEN_HINT)
         try:
             note = notify.Notification(
                 event=request.event,
@@ -274,7 +321,7 @@ class TokenActivities:
                 state=request.state,
                 occurred_at=request.occurred_at,
                 detail=request.detail,
-                connect_url=request.connect_url,
+                connect_url=connect_url,
                 remote_company_id=request.remote_company_id,
             )
             delivered = await notify.send(self._http, settings.webhook_url, secret, note)
@@ -292,7 +339,7 @@ class TokenActivities:
         return NotifyResult(delivered=delivered)
 
     async def _send(
-        self, request_kwargs: dict[str, Any], headers: dict[str, str], what: str
+        self, request_kwargs: dict[str, Any], headers: dict[str, str], what: str, redact: Redactor
     ) -> transport.RawResponse:
         try:
             with heartbeat.while_slow():
@@ -301,7 +348,7 @@ class TokenActivities:
                 )
         except (httpx.RequestError, TimeoutError) as err:
             # from None: the chained httpx error carries the request, whose headers hold credentials.
-            raise classify.transport_failure(err, what) from None
+            raise classify.transport_failure(err, what, redact) from None
         log.info("%s: HTTP %d (attempt %d)", what, raw.status, classify.attempt())
         return raw
 

@@ -15,6 +15,8 @@ class ExchangeCodeInput:
     """An authorization code from the consent callback, to exchange for the company's tokens."""
 
     code: str = field(repr=False)
+    expected_company_id: str | None = None
+    """The Remote company the ref is pinned to: an answer for any other company is refused and dropped."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,10 @@ class NotifyInput:
     occurred_at: datetime
     detail: str = ""
     connect_url: str | None = field(default=None, repr=False)
+    """Histories before connect sessions carried the authorize URL here; no longer sent (see ``link_open``)."""
     remote_company_id: str | None = None
+    link_open: bool = False
+    """A connect link is open: the activity mints a signed one for the event (``REMOTE_OAUTH_CONNECT_KEYS``)."""
 
 
 @dataclass(frozen=True)

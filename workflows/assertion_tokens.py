@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.consent import FreshnessRequest
+from workflows.errors import ErrorType
 from workflows.tokens import TokenGrant
 
 with workflow.unsafe.imports_passed_through():
@@ -103,7 +104,7 @@ class AssertionTokenWorkflow:
                 await self._mint()
             token = self._token
             if token is None or token.ttl(workflow.now()) <= timedelta(0):
-                raise ApplicationError("no assertion token could be minted", type="TokenUnavailable")
+                raise ApplicationError("no assertion token could be minted", type=ErrorType.TOKEN_UNAVAILABLE)
             return token
 
     @ensure_fresh.validator
@@ -137,7 +138,9 @@ class AssertionTokenWorkflow:
             cause = err.cause
             if isinstance(cause, ApplicationError):
                 raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
-            raise ApplicationError(str(cause or err), type="ActivityFailed", non_retryable=True) from None
+            raise ApplicationError(
+                str(cause or err), type=ErrorType.ACTIVITY_FAILED, non_retryable=True
+            ) from None
         # Re-anchor the lifetime on workflow time, from before the request was scheduled (as company.py).
         lifetime = grant.expires_at - grant.issued_at
         self._token = dataclasses.replace(grant, issued_at=requested_at, expires_at=requested_at + lifetime)

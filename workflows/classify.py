@@ -4,7 +4,8 @@ Retryable: transport errors, timeouts, 408, 429, 5xx, ``server_error``, ``tempor
 gateway's ``Retry-After`` (seconds or HTTP date) or, on a 429, ``x-ratelimit-reset`` (milliseconds) becomes
 ``next_retry_delay``, capped at ``MAX_RETRY_DELAY``. Final: the OAuth error codes that retrying cannot fix,
 any 401, and malformed 2xx bodies once ``MALFORMED_ATTEMPTS`` attempts have seen one. Gateway text is
-untrusted: ``clean`` strips control characters and caps its length before it reaches a message.
+untrusted: every piece of it passes ``workflows.untrusted.untrusted`` (the request's secrets removed, control
+characters stripped, length capped) before it reaches a message.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflows.errors import ErrorType
+from workflows.untrusted import NO_SECRETS, Redactor, untrusted
 
 MAX_RETRY_DELAY = timedelta(minutes=10)
 """The longest wait a gateway can impose on one retry (the token options' schedule-to-close allows it)."""
@@ -59,13 +61,9 @@ _OAUTH_FINAL: dict[str, tuple[ErrorType, str]] = {
 }
 
 
-def clean(text: object, limit: int = DESCRIPTION_LIMIT) -> str:
-    """Untrusted gateway text fit for a message: printable characters only, at most ``limit`` of them."""
-    if not isinstance(text, str):
-        return ""
-    printable = "".join(ch if ch.isprintable() else " " for ch in text)
-    collapsed = " ".join(printable.split())
-    return collapsed if len(collapsed) <= limit else collapsed[: limit - 1] + "…"
+def clean(text: object, limit: int = DESCRIPTION_LIMIT, redact: Redactor = NO_SECRETS) -> str:
+    """Untrusted gateway text fit for a message: no secret of ``redact``, printable, at most ``limit`` long."""
+    return untrusted(text, redact, limit)
 
 
 def attempt() -> int:
@@ -114,22 +112,26 @@ def rejected(message: str) -> ApplicationError:
     return ApplicationError(message, type=ErrorType.REQUEST_REJECTED, non_retryable=True)
 
 
-def transport_failure(err: BaseException, what: str) -> ApplicationError:
+def transport_failure(err: BaseException, what: str, redact: Redactor = NO_SECRETS) -> ApplicationError:
     """A request that got no response: always retryable (the gateway may have committed it, see README)."""
     kind = type(err).__name__
     if isinstance(err, httpx.TimeoutException | TimeoutError):
         return ApplicationError(
             f"{what}: no answer within REMOTE_HTTP_TIMEOUT ({kind}); retrying", type=ErrorType.TIMEOUT
         )
-    detail = clean(str(err), 120)
+    detail = clean(str(err), 120, redact)
     return ApplicationError(
         f"{what}: the gateway could not be reached or dropped the connection ({kind}{': ' + detail if detail else ''}); retrying",
         type=ErrorType.TRANSPORT,
     )
 
 
-def malformed(what: str, reason: str) -> ApplicationError:
-    """A 2xx (or 3xx) we cannot use: retried for a few attempts, then final."""
+def malformed(what: str, reason: str, redact: Redactor = NO_SECRETS) -> ApplicationError:
+    """A 2xx (or 3xx) we cannot use: retried for a few attempts, then final.
+
+    ``reason`` may quote the gateway (a token type it sent), so it is cleaned like any gateway text.
+    """
+    reason = clean(reason, 300, redact)
     final = attempt() >= MALFORMED_ATTEMPTS
     hint = (
         "giving up: check REMOTE_GATEWAY_URL points at Remote's gateway"
@@ -165,14 +167,23 @@ def _retryable(
 
 
 def token_failure(
-    status: int, headers: Mapping[str, str], document: object, what: str, *, now: datetime | None = None
+    status: int,
+    headers: Mapping[str, str],
+    document: object,
+    what: str,
+    *,
+    now: datetime | None = None,
+    redact: Redactor = NO_SECRETS,
 ) -> ApplicationError:
-    """A non-2xx answer of the token endpoint; ``document`` is the decoded JSON body or None.
+    """A failed answer of the token endpoint (any status); ``document`` is the decoded JSON body or None.
 
-    ``now`` is the caller's clock, against which a ``Retry-After`` HTTP date is measured.
+    ``now`` is the caller's clock, against which a ``Retry-After`` HTTP date is measured; ``redact`` hides
+    the secrets the request carried, should the gateway echo them.
     """
-    error = clean(document.get("error"), 64) if isinstance(document, dict) else ""
-    description = clean(document.get("error_description")) if isinstance(document, dict) else ""
+    error = clean(document.get("error"), 64, redact) if isinstance(document, dict) else ""
+    description = (
+        clean(document.get("error_description"), redact=redact) if isinstance(document, dict) else ""
+    )
     said = f" (gateway said: {description})" if description else ""
     if 300 <= status <= 399:
         return malformed(what, f"HTTP {status} redirect, which is never followed")
@@ -211,10 +222,16 @@ def token_failure(
 
 
 def api_failure(
-    status: int, headers: Mapping[str, str], document: object, what: str, *, now: datetime | None = None
+    status: int,
+    headers: Mapping[str, str],
+    document: object,
+    what: str,
+    *,
+    now: datetime | None = None,
+    redact: Redactor = NO_SECRETS,
 ) -> ApplicationError:
     """A non-2xx answer of a bearer-protected API call such as ``POST /v1/magic-link``."""
-    message = _api_message(document)
+    message = _api_message(document, redact)
     said = f" (gateway said: {message})" if message else ""
     if status == 401:
         return ApplicationError(
@@ -241,19 +258,21 @@ def api_failure(
     )
 
 
-def _api_message(document: object) -> str:
-    """``message``, or ``errors`` flattened as ``field: problem; ...``, cleaned."""
+def _api_message(document: object, redact: Redactor) -> str:
+    """``message``, or ``errors`` flattened as ``field: problem; ...`` (strings only), cleaned."""
     if not isinstance(document, dict):
         return ""
     if isinstance(document.get("message"), str):
-        return clean(document["message"])
+        return clean(document["message"], redact=redact)
     errors = document.get("errors")
     if isinstance(errors, dict):
         parts = []
-        for field, problems in errors.items():
+        for field, problems in list(errors.items())[:20]:
             listed = problems if isinstance(problems, list) else [problems]
-            parts.append(f"{field}: {', '.join(str(p) for p in listed)}")
-        return clean("; ".join(parts))
+            # Only strings: str() of a deeply nested value could recurse without bound.
+            said = ", ".join(p for p in listed[:10] if isinstance(p, str))
+            parts.append(f"{field}: {said}")
+        return clean("; ".join(parts), redact=redact)
     return ""
 
 

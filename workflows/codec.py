@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +31,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 from workflows.errors import ConfigurationError
+from workflows.settings import is_loopback
 
 ENCODING = b"binary/encrypted"
 """``encoding`` metadata of every payload this codec wrote."""
@@ -45,6 +47,7 @@ _KID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SEPARATORS = re.compile(r"[\s,]+")
 _MAX_CODEC_REQUEST_BYTES = 4 * 1024 * 1024
 _CORS_HEADERS = "Content-Type, X-Namespace, Authorization"
+_TAG_SIZE = 16
 
 GENERATE_HINT = (
     "set it to one or more 'kid:base64key' entries, current key first; make a key with "
@@ -182,6 +185,11 @@ class EncryptionCodec(PayloadCodec):
                 f"add that key to {SETTING}"
             )
         data = payload.data
+        if len(data) < NONCE_SIZE + _TAG_SIZE:
+            raise ConfigurationError(
+                f"payload encrypted with key id {kid!r} is {len(data)} bytes, too short to be AES-GCM "
+                f"ciphertext (a {NONCE_SIZE}-byte nonce and a {_TAG_SIZE}-byte tag at least): it was altered"
+            )
         try:
             plain = cipher.decrypt(data[:NONCE_SIZE], data[NONCE_SIZE:], None)
         except InvalidTag:
@@ -204,14 +212,26 @@ def data_converter(keyring: Keyring) -> DataConverter:
     )
 
 
-def codec_app(keyring: Keyring, *, allowed_origins: Collection[str]) -> Starlette:
+def codec_app(
+    keyring: Keyring, *, allowed_origins: Collection[str], allowed_hosts: Collection[str] = ()
+) -> Starlette:
     """A Temporal codec server (``POST /encode``, ``POST /decode``) so the Temporal UI can show payloads.
 
     It decrypts for anyone who can reach it: bind it to 127.0.0.1 (the dev stack) or put it behind the
-    same authentication as the UI. CORS answers only ``allowed_origins`` (the UI's origin).
+    same authentication as the UI. CORS answers only ``allowed_origins`` (the UI's origin). Requests whose
+    ``Host`` is not a loopback name or address (or one of ``allowed_hosts``) are refused: a web page cannot
+    reach it through DNS rebinding, where the browser sends the attacker's host name.
     """
     codec = EncryptionCodec(keyring)
     origins = frozenset(allowed_origins)
+    hosts = frozenset(host.lower() for host in allowed_hosts)
+
+    def host_allowed(request: Request) -> bool:
+        try:
+            name = urlsplit(f"//{request.headers.get('host', '')}").hostname or ""
+        except ValueError:  # an unbalanced "[" in a hostile Host header
+            return False
+        return is_loopback(name) or name in hosts
 
     def cors(request: Request, response: Response) -> Response:
         origin = request.headers.get("origin")
@@ -226,6 +246,8 @@ def codec_app(keyring: Keyring, *, allowed_origins: Collection[str]) -> Starlett
         transform: Callable[[Sequence[Payload]], Awaitable[list[Payload]]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
+            if not host_allowed(request):
+                return JSONResponse({"error": "this codec server answers only on its loopback address"}, 421)
             if request.method == "OPTIONS":
                 return cors(request, Response(status_code=200))
             body = await request.body()

@@ -26,10 +26,12 @@ from workflows.consent import (
     PendingConsent,
     Phase,
     RetryRequest,
+    company_mismatch_message,
 )
 from workflows.errors import ErrorType
 from workflows.schedule import delay_until
 from workflows.tokens import TokenGrant
+from workflows.untrusted import INVALID_CALLBACK, error_code
 
 with workflow.unsafe.imports_passed_through():
     from workflows import options
@@ -41,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 _CONFIGURATION_TYPES = frozenset(str(t) for t in ErrorType if t.is_configuration)
+_CONSENT_DEADLINE_PATCH = "consent-deadline"
+"""Marks histories whose companies expire when nobody consents (``CompanySettings.consent_wait_seconds``)."""
 
 
 @workflow.defn(name="CompanyConsent")
@@ -56,12 +60,16 @@ class CompanyConsentWorkflow(CompanyState):
 
     @workflow.run
     async def run(self, start: CompanyInput) -> CompanyStatus:
+        # A company that never consents ends after consent_wait_seconds (histories from before keep none).
+        if start.memory is None and self._phase.wants_consent and workflow.patched(_CONSENT_DEADLINE_PATCH):
+            wait = timedelta(seconds=self._settings.consent_wait_seconds)
+            self._consent_deadline = workflow.now() + wait
         self._publish()
         async with self._lock:
             # A connect_link update may have issued the first link already (handlers can run first).
             if self._phase.wants_consent and self._pending is None:
                 await self._issue_link()
-        while self._offboard is None:
+        while self._offboard is None and self._phase is not Phase.EXPIRED:
             if (
                 self._cycles >= self._settings.cycles_per_run
                 or workflow.info().is_continue_as_new_suggested()
@@ -82,6 +90,8 @@ class CompanyConsentWorkflow(CompanyState):
             if self._retry_requested:
                 self._retry_requested = False
                 await self._on_retry()
+        if self._phase is Phase.EXPIRED:
+            return await self._finish_expired()
         return await self._finish_offboarding()
 
     # -- handlers ------------------------------------------------------------------------------------
@@ -90,6 +100,9 @@ class CompanyConsentWorkflow(CompanyState):
     async def connect_link(self, request: ConnectRequest) -> ConnectLink:
         """The link an admin follows to grant consent; renewed when expired (or asked to)."""
         async with self._lock:
+            if request.company_id is not None and self._company_id is None:
+                self._company_id = request.company_id
+                self._publish()
             if self._phase.wants_consent:
                 expired = self._pending is None or workflow.now() >= self._pending.expires_at
                 if expired or request.renew:
@@ -103,8 +116,14 @@ class CompanyConsentWorkflow(CompanyState):
 
     @connect_link.validator
     def _validate_connect_link(self, request: ConnectRequest) -> None:
-        if self._offboard is not None or self._phase is Phase.OFFBOARDED:
-            raise ValueError("company is being offboarded")
+        if self._offboard is not None or self._phase in (Phase.OFFBOARDED, Phase.EXPIRED):
+            raise ValueError(f"company is {Phase.OFFBOARDED if self._offboard else self._phase}")
+        pin = request.company_id
+        if pin is not None and self._company_id is not None and pin != self._company_id:
+            raise ValueError(
+                f"this ref is already bound to Remote company {self._company_id}; it cannot be pinned to {pin} "
+                "(offboard it first if the ref really changes company)"
+            )
 
     @workflow.update
     async def complete_consent(self, callback: Callback) -> CallbackResult:
@@ -113,7 +132,7 @@ class CompanyConsentWorkflow(CompanyState):
             # The validator ran before the lock; a concurrent callback may have used the state meanwhile.
             problem = self._callback_problem(callback)
             if problem is not None:
-                raise ApplicationError(problem, type="CallbackRejected", non_retryable=True)
+                raise ApplicationError(problem, type=ErrorType.CALLBACK_REJECTED, non_retryable=True)
             self._pending = None
             if callback.error is not None:
                 return await self._on_denied(callback)
@@ -136,12 +155,12 @@ class CompanyConsentWorkflow(CompanyState):
             token = self._token
             if token is None or not self._phase.has_token:
                 raise ApplicationError(
-                    self._unavailable_reason(), type="TokenUnavailable", non_retryable=True
+                    self._unavailable_reason(), type=ErrorType.TOKEN_UNAVAILABLE, non_retryable=True
                 )
             if token.expires_at <= workflow.now():
                 raise ApplicationError(
                     f"token expired and refresh is failing ({self._last_error}); retrying on its own",
-                    type="TokenUnavailable",
+                    type=ErrorType.TOKEN_UNAVAILABLE,
                     non_retryable=True,
                 )
             return token
@@ -188,30 +207,43 @@ class CompanyConsentWorkflow(CompanyState):
 
     async def _on_denied(self, callback: Callback) -> CallbackResult:
         self._phase = Phase.CONSENT_DENIED
-        detail = "the admin denied access" if callback.error == "access_denied" else f"error={callback.error}"
-        self._set_error(detail, callback.error)
+        # The browser brought this: only an RFC 6749 error code is kept, the description never.
+        code = error_code(callback.error) or INVALID_CALLBACK
+        detail = (
+            "the admin denied access"
+            if code == "access_denied"
+            else f"the consent page answered error={code}"
+        )
+        self._set_error(detail, code)
         await self._issue_link()
         self._publish()
         self._notify("denied", detail)
-        return CallbackResult(phase=self._phase, message=f"consent was not given: {detail}")
+        return CallbackResult(phase=self._phase, message=f"consent was not given: {detail}", error_type=code)
 
     async def _exchange(self, code: str) -> CallbackResult:
         previous = self._phase
         self._phase = Phase.EXCHANGING
         requested_at = workflow.now()
+        pinned = self._company_id
         try:
             grant = await workflow.execute_activity_method(
                 TokenActivities.exchange_code,
-                ExchangeCodeInput(code=code),
+                ExchangeCodeInput(code=code, expected_company_id=pinned),
                 **options.token_endpoint_kwargs(self._settings.token_task_queue),
             )
         except ActivityError as err:
             self._phase = previous
             await self._on_failure(err, refreshing=False)
-            return CallbackResult(phase=self._phase, message=self._last_error or "exchange failed")
+            return self._callback_failed()
+        if pinned is not None and grant.company_id != pinned:
+            # The activity refuses this already; checked again so a worker of an older version cannot bind.
+            self._phase = previous
+            await self._on_mismatch(company_mismatch_message(pinned, grant.company_id))
+            return self._callback_failed()
         self._take(grant, requested_at)
         self._company_id = grant.company_id or self._company_id
         self._user_id = grant.user_id or self._user_id
+        self._consent_deadline = None
         self._publish()
         if previous is Phase.CONSENT_REVOKED:
             self._notify("recovered", "consent given again")
@@ -244,7 +276,10 @@ class CompanyConsentWorkflow(CompanyState):
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) else None
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-        self._set_error(message, kind or "ActivityFailed")
+        self._set_error(message, kind or ErrorType.ACTIVITY_FAILED)
+        if kind == ErrorType.COMPANY_MISMATCH:
+            await self._on_mismatch(message)
+            return
         if kind == ErrorType.INVALID_GRANT and refreshing:
             self._to_revoked(message)
             self._publish()  # before the new link's activity: command order is part of replayed history
@@ -266,6 +301,21 @@ class CompanyConsentWorkflow(CompanyState):
         self._rearm = True
         self._publish()
 
+    async def _on_mismatch(self, message: str) -> None:
+        """Consent came from another Remote company: nothing bound, a new link for the right admin, an event."""
+        self._set_error(message, ErrorType.COMPANY_MISMATCH)
+        await self._issue_link()
+        self._rearm = True
+        self._publish()
+        self._notify("company_mismatch", message)
+
+    def _callback_failed(self) -> CallbackResult:
+        return CallbackResult(
+            phase=self._phase,
+            message=self._last_error or "exchange failed",
+            error_type=self._last_error_type,
+        )
+
     async def _on_retry(self) -> None:
         async with self._lock:
             if self._phase is Phase.MISCONFIGURED:
@@ -278,7 +328,9 @@ class CompanyConsentWorkflow(CompanyState):
             wake = self._next_wake()
             if wake is None or wake > workflow.now():
                 return  # a handler already did the work this timer was for
-            if self._phase is Phase.MISCONFIGURED:
+            if self._phase.wants_consent:
+                self._phase = Phase.EXPIRED  # the consent deadline: the only timer of a consent phase
+            elif self._phase is Phase.MISCONFIGURED:
                 await self._resume()
             elif self._phase.has_token:
                 await self._refresh()
@@ -303,13 +355,12 @@ class CompanyConsentWorkflow(CompanyState):
         self._effects.publish(self._phase, self._company_id)
 
     def _notify(self, event: str, detail: str) -> None:
-        pending = self._pending if self._phase.wants_consent else None
         self._effects.notify(
             event,
             detail,
             phase=self._phase,
             occurred_at=workflow.now(),
-            connect_url=pending.authorize_url if pending else None,
+            link_open=self._phase.wants_consent and self._pending is not None,
             company_id=self._company_id,
         )
 
@@ -323,6 +374,17 @@ class CompanyConsentWorkflow(CompanyState):
                 memory=self._memory(),
             )
         )
+
+    async def _finish_expired(self) -> CompanyStatus:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._pending = None
+        self._publish()
+        days = self._settings.consent_wait_seconds / 86400
+        self._notify(
+            "expired", f"nobody consented within {days:g} days; onboard the company again for a new link"
+        )
+        await self._effects.drain()
+        return self.status()
 
     async def _finish_offboarding(self) -> CompanyStatus:
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -57,10 +57,14 @@ class CompanyEffects:
         *,
         phase: Phase,
         occurred_at: datetime,
-        connect_url: str | None,
+        link_open: bool,
         company_id: str | None,
     ) -> None:
-        """Start the webhook activity in the background: a slow receiver never delays a transition."""
+        """Start the webhook activity in the background: a slow receiver never delays a transition.
+
+        ``link_open``: the event carries a fresh connect link, minted by the activity (the workflow holds no
+        connect key, and the authorize URL it holds only works through one).
+        """
         self._notifications.append(
             workflow.start_activity_method(
                 TokenActivities.notify,
@@ -70,7 +74,7 @@ class CompanyEffects:
                     state=str(phase),
                     occurred_at=occurred_at,
                     detail=detail,
-                    connect_url=connect_url,
+                    link_open=link_open,
                     remote_company_id=company_id,
                 ),
                 **options.notify_kwargs(),

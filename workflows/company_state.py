@@ -47,8 +47,12 @@ class CompanyState:
         self._refreshes = memory.refreshes
         self._resume_phase = memory.resume_phase
         self._cycles = 0
+        # Always drawn (the random sequence of old histories stays the same), then restored if carried.
         self._jitter = workflow.random().random()
-        self._retry_at: datetime | None = None
+        if memory.jitter is not None:
+            self._jitter = memory.jitter
+        self._retry_at: datetime | None = memory.retry_at
+        self._consent_deadline: datetime | None = memory.consent_deadline
         self._offboard: Offboard | None = None
         self._retry_requested = False
         self._rearm = False
@@ -65,6 +69,9 @@ class CompanyState:
             last_error_type=self._last_error_type,
             refreshes=self._refreshes,
             resume_phase=self._resume_phase,
+            retry_at=self._retry_at,
+            consent_deadline=self._consent_deadline,
+            jitter=self._jitter,
         )
 
     def _status(self) -> CompanyStatus:
@@ -82,6 +89,7 @@ class CompanyState:
             last_error_type=self._last_error_type,
             authorize_url=pending.authorize_url if pending else None,
             refresh_policy=self._settings.refresh_policy,
+            consent_deadline=self._consent_deadline,
         )
 
     def _callback_problem(self, callback: Callback) -> str | None:
@@ -134,7 +142,7 @@ class CompanyState:
             return self._retry_at
         token = self._token
         if token is None or not self._phase.has_token:
-            return None
+            return self._consent_deadline if self._phase.wants_consent else None
         if self._settings.refresh_policy is RefreshPolicy.ON_DEMAND:
             base = self._last_refresh_at or token.issued_at
             return base + timedelta(seconds=self._settings.keepalive_seconds)

@@ -25,6 +25,8 @@ class Phase(StrEnum):
     CONSENT_REVOKED = "consent_revoked"
     MISCONFIGURED = "misconfigured"
     OFFBOARDED = "offboarded"
+    EXPIRED = "expired"
+    """Nobody consented within ``consent_wait_seconds``: the workflow ended; a later onboard starts afresh."""
 
     @property
     def wants_consent(self) -> bool:
@@ -97,6 +99,8 @@ class CompanySettings:
     """How long a misconfigured company waits before trying again on its own."""
     failed_refresh_retry_seconds: float = 60.0
     """After a refresh whose retries ran out on transient errors, wait this long and try again."""
+    consent_wait_seconds: float = 30 * 86400.0
+    """How long a company that never consented waits before it ends as ``expired`` (no workflow forever)."""
     cycles_per_run: int = 100
     """Continue-as-new after this many refreshes, keeping each run's history bounded."""
     token_task_queue: str | None = None
@@ -120,6 +124,12 @@ class CompanyMemory:
     refreshes: int = 0
     resume_phase: Phase | None = None
     """Where a misconfigured company goes back to once fixed."""
+    retry_at: datetime | None = None
+    """When a misconfigured company, or one whose refresh kept failing, tries again on its own."""
+    consent_deadline: datetime | None = None
+    """When a company that never consented expires; None once it consented (or in histories before it)."""
+    jitter: float | None = None
+    """The refresh timer's jitter draw, so the next wake is the same after continue-as-new."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,8 @@ class ConnectRequest:
 
     renew: bool = False
     """Issue a new link even if the current one is still valid."""
+    company_id: str | None = None
+    """Pin the ref to this Remote company: consent given for any other company never binds."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,9 @@ class Callback:
 class CallbackResult:
     phase: Phase
     message: str
+    """For the partner (logs, API); may quote the gateway, cleaned. Never shown to the customer's browser."""
+    error_type: str | None = None
+    """The ``ErrorType`` of a failed consent, the short reference the callback page shows."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +216,16 @@ class CompanyStatus:
     last_error_type: str | None
     authorize_url: str | None
     refresh_policy: RefreshPolicy
+    consent_deadline: datetime | None = None
+    """When a company that never consented expires (``REMOTE_OAUTH_CONSENT_WAIT``); None once connected."""
+
+
+def company_mismatch_message(expected: str, got: str | None) -> str:
+    """Why an exchange was refused: consent came from another Remote company than the pinned one."""
+    return (
+        f"consent was given for Remote company {got or '(none named)'}, but this ref is pinned to {expected}: "
+        "the tokens were dropped and nothing was bound; send a new connect link to the company's own admin"
+    )
 
 
 def unavailable_reason(company_ref: str, phase: Phase, last_error: str | None) -> str:
@@ -212,5 +237,6 @@ def unavailable_reason(company_ref: str, phase: Phase, last_error: str | None) -
         Phase.CONSENT_REVOKED: "consent was revoked; a new connect link is open",
         Phase.MISCONFIGURED: f"misconfigured ({last_error}); fix the settings and run `retry`",
         Phase.OFFBOARDED: "offboarded",
+        Phase.EXPIRED: "nobody consented in time; run `onboard` again for a new link",
     }.get(phase, str(phase))
     return f"company {company_ref} has no token: {hint}"

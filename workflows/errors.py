@@ -38,7 +38,7 @@ class RequestRejectedError(RemoteOAuthError):
 
 
 class ErrorType(StrEnum):
-    """``ApplicationError.type`` values raised by activities."""
+    """``ApplicationError.type`` values raised by activities and workflows, and error types reported in status."""
 
     # Retryable: the same request may succeed later.
     TRANSPORT = "Transport"
@@ -73,6 +73,16 @@ class ErrorType(StrEnum):
     """A Remote API call was refused for the given input (422) or permissions (403)."""
     UNAUTHORIZED = "Unauthorized"
     """A Remote API call got 401: the bearer token is expired or revoked."""
+    COMPANY_MISMATCH = "CompanyMismatch"
+    """Consent was given for another Remote company than the one the ref is pinned to; nothing was bound."""
+    CALLBACK_REJECTED = "CallbackRejected"
+    """A consent callback's state is wrong, reused or expired, or the company is not waiting for consent."""
+    TOKEN_UNAVAILABLE = "TokenUnavailable"  # noqa: S105 - an error type, not a secret
+    """The workflow has no usable token now (awaiting consent, revoked, misconfigured, failing refresh)."""
+    ACTIVITY_FAILED = "ActivityFailed"
+    """An activity failed without a type of ours (a worker bug or an SDK error); the message says what."""
+    STATUS_UNAVAILABLE = "StatusUnavailable"
+    """``list()`` could not query a company in time and shows what visibility knows instead."""
 
     @property
     def is_configuration(self) -> bool:

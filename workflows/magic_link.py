@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.errors import ErrorType
+
 with workflow.unsafe.imports_passed_through():
     from workflows import options
     from workflows.activities import TokenActivities
@@ -44,7 +46,9 @@ class MagicLinkWorkflow:
             if isinstance(cause, ApplicationError):
                 # Failing the workflow (not its task) hands the typed reason to the waiting caller.
                 raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
-            raise ApplicationError(str(cause or err), type="ActivityFailed", non_retryable=True) from None
+            raise ApplicationError(
+                str(cause or err), type=ErrorType.ACTIVITY_FAILED, non_retryable=True
+            ) from None
 
 
 __all__ = ["WORKFLOW_ID_PREFIX", "MagicLinkRequest", "MagicLinkWorkflow"]

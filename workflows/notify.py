@@ -26,10 +26,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from workflows.errors import ConfigurationError
+from workflows.untrusted import printable
 
 log = logging.getLogger(__name__)
 
-EVENTS = frozenset({"revoked", "denied", "misconfigured", "recovered", "offboarded"})
+EVENTS = frozenset(
+    {"revoked", "denied", "misconfigured", "recovered", "offboarded", "company_mismatch", "expired"}
+)
 """The company events; others (``partner_misconfigured``...) are allowed for partner-level workflows."""
 SIGNATURE_HEADER = "X-Remote-OAuth-Signature"
 EVENT_HEADER = "X-Remote-OAuth-Event"
@@ -150,7 +153,8 @@ async def send(
 ) -> bool:
     """POST ``note`` to the partner's webhook, signed; return False when no webhook is configured.
 
-    With no URL the event is only logged (no connect link: it carries the single-use ``state``).
+    With no URL the event is only logged, printable, without its connect link (a link lets its holder
+    consent).
 
     Args:
         http: The client to send with (its timeouts apply; redirects are not followed).
@@ -170,7 +174,7 @@ async def send(
             note.event,
             note.company_ref,
             note.state,
-            note.detail,
+            printable(note.detail, 300),
         )
         return False
     if not secret:

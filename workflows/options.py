@@ -30,6 +30,7 @@ FINAL_ERROR_TYPES: tuple[str, ...] = tuple(
         ErrorType.MISCONFIGURED,
         ErrorType.REQUEST_REJECTED,
         ErrorType.UNAUTHORIZED,
+        ErrorType.COMPANY_MISMATCH,
     )
 )
 """Never retried whatever an activity says. ``MalformedResponse`` is absent on purpose: it is retried a

@@ -47,7 +47,10 @@ class PartnerTokenWorkflow:
         self._last_refresh_at, self._refreshes = memory.last_refresh_at, memory.refreshes
         self._last_error, self._last_error_type = memory.last_error, memory.last_error_type
         self._cycles = self._attempts = 0
+        # Always drawn (old histories keep their random sequence), then restored if carried.
         self._jitter = workflow.random().random()
+        if memory.jitter is not None:
+            self._jitter = memory.jitter
         self._retry_at = memory.retry_at
         self._retry_requested = self._rearm = self._stop_requested = False
         # One grant at a time, whoever asks (timer, ensure_fresh, retry): single-flight.
@@ -106,7 +109,9 @@ class PartnerTokenWorkflow:
                 await self._grant()
             token = self._token
             if token is None or not self._phase.has_token or token.expires_at <= workflow.now():
-                raise ApplicationError(self._unavailable(), type="TokenUnavailable", non_retryable=True)
+                raise ApplicationError(
+                    self._unavailable(), type=ErrorType.TOKEN_UNAVAILABLE, non_retryable=True
+                )
             return token
 
     @ensure_fresh.validator
@@ -179,7 +184,7 @@ class PartnerTokenWorkflow:
         cause = err.cause
         kind = cause.type if isinstance(cause, ApplicationError) else None
         self._last_error = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-        self._last_error_type = kind or "ActivityFailed"
+        self._last_error_type = kind or ErrorType.ACTIVITY_FAILED
         if kind in _CONFIGURATION_TYPES:
             self._phase = PartnerPhase.MISCONFIGURED
             self._retry_at = workflow.now() + timedelta(seconds=self._settings.misconfigured_retry_seconds)
@@ -229,6 +234,7 @@ class PartnerTokenWorkflow:
             last_error_type=self._last_error_type,
             refreshes=self._refreshes,
             retry_at=self._retry_at,
+            jitter=self._jitter,
         )
 
 

@@ -76,6 +76,8 @@ class PartnerMemory:
     last_error_type: str | None = None
     refreshes: int = 0
     retry_at: datetime | None = None
+    jitter: float | None = None
+    """The refresh timer's jitter draw, so the next wake is the same after continue-as-new."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Variable                            Meaning                                    D
 ``REMOTE_CLIENT_SECRET``            The client secret (or ``_FILE``: a file    none (activities report
 ``REMOTE_CLIENT_SECRET_FILE``       holding it; set only one of the two)       ``Misconfigured``)
 ``REMOTE_REDIRECT_URI``             The registered redirect URI, sent byte     none (connect links and code
-                                    for byte                                   exchange report ``Misconfigured``)
+                                    for byte (https; http only to loopback)    exchange report ``Misconfigured``)
 ``REMOTE_TOKEN_AUTH_METHOD``        ``client_secret_post`` (the spec) or       ``client_secret_post``
                                     ``client_secret_basic`` (live gateway)
 ``REMOTE_ASSERTION_ALG``            ``HS256`` (client secret), ``RS256`` or    ``HS256``
@@ -35,6 +35,13 @@ Variable                            Meaning                                    D
 ``REMOTE_OAUTH_STATE_TTL``          Seconds a connect link's ``state`` lives   ``900``
 ``REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE`` Fleet-wide gateway calls per minute    ``200`` (Remote allows 250)
 ``REMOTE_OAUTH_MAX_CACHED_WORKFLOWS``  Workflows one worker keeps in memory    ``1000``
+``REMOTE_OAUTH_CONNECT_KEYS``       HMAC keys of connect links and browser     none (no connect links; the
+``REMOTE_OAUTH_CONNECT_KEYS_FILE``  bindings, current first                    web app refuses to start)
+``REMOTE_OAUTH_CONNECT_TTL``        Seconds a connect link stays valid         ``604800`` (7 days)
+``REMOTE_OAUTH_PUBLIC_URL``         Where customers reach the web app          the origin of
+                                                                               ``REMOTE_REDIRECT_URI``
+``REMOTE_OAUTH_CONSENT_WAIT``       Seconds a company that never consents      ``2592000`` (30 days)
+                                    waits before it ends as ``expired``
 ==================================  =========================================  ===============================
 
 Empty values count as unset. Missing credentials do not stop the worker: the activity that needs one fails
@@ -124,6 +131,12 @@ class Settings:
     max_cached_workflows: int = 1000
     """Workflows one worker process keeps in memory (about 0.1 MB each); a company beyond it is replayed
     from its history at its next refresh, which costs CPU instead of memory."""
+    connect_keys: Secret | None = None
+    """HMAC keys of connect sessions and browser bindings (``workflows.connect_session``), current first."""
+    connect_ttl: int = 7 * 86400
+    public_url: str | None = None
+    """The web app's public base URL; None: the origin of ``redirect_uri``."""
+    consent_wait: int = 30 * 86400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -169,6 +182,10 @@ class Settings:
             max_cached_workflows=int(
                 _number(env, "REMOTE_OAUTH_MAX_CACHED_WORKFLOWS", 1000, 1_000_000, unit="workflows")
             ),
+            connect_keys=_secret(env, "REMOTE_OAUTH_CONNECT_KEYS"),
+            connect_ttl=int(_number(env, "REMOTE_OAUTH_CONNECT_TTL", 7 * 86400, 90 * 86400)),
+            public_url=_public_url(env),
+            consent_wait=int(_number(env, "REMOTE_OAUTH_CONSENT_WAIT", 30 * 86400, 366 * 86400)),
         )
 
 
@@ -259,7 +276,26 @@ def _redirect_uri(env: Mapping[str, str]) -> str | None:
         raise ConfigurationError(
             "REMOTE_REDIRECT_URI must be an absolute http(s) URL without a fragment or surrounding spaces"
         )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        # Over plain http the code (and the binding cookie) would cross the network readable by anyone on it.
+        raise ConfigurationError(
+            "REMOTE_REDIRECT_URI must be https:// (http:// only to localhost, 127.0.0.0/8 or ::1)"
+        )
     return raw
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = _get(env, "REMOTE_OAUTH_PUBLIC_URL")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
+    if not parts.hostname or not secure or parts.query or parts.fragment or parts.username:
+        raise ConfigurationError(
+            "REMOTE_OAUTH_PUBLIC_URL must be a plain https:// base URL (http:// only to loopback), e.g. "
+            "https://partner.example"
+        )
+    return url.rstrip("/")
 
 
 def _webhook_url(env: Mapping[str, str]) -> str | None:

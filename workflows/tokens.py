@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from workflows.untrusted import is_b64token
+
 
 @dataclass(frozen=True)
 class TokenGrant:
@@ -71,7 +73,8 @@ def normalise_token_response(document: object, *, default_lifetime: int) -> Norm
     becomes ``default_lifetime``. Unknown fields are kept (the generated model stores them).
 
     Raises:
-        MalformedTokenError: not an object, no ``access_token``, an unknown ``token_type``, an
+        MalformedTokenError: not an object, no ``access_token``, an access or refresh token outside RFC 6750's
+            b64token characters, an unknown ``token_type``, an
             ``expires_in`` that is not a positive finite whole number, or an optional field of the wrong type.
     """
     if not isinstance(document, dict):
@@ -80,6 +83,11 @@ def normalise_token_response(document: object, *, default_lifetime: int) -> Norm
     access_token = body.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise MalformedTokenError("the token response has no access_token")
+    if not is_b64token(access_token):
+        # A space or CR/LF would break (or inject into) the Authorization header of every later call.
+        raise MalformedTokenError(
+            "the token response's access_token has characters a bearer token cannot have"
+        )
     token_type = body.get("token_type")
     if not isinstance(token_type, str) or token_type.lower() not in TOKEN_TYPES:
         shown = _clip(token_type) if isinstance(token_type, str) else _json_kind(token_type)
@@ -94,6 +102,9 @@ def normalise_token_response(document: object, *, default_lifetime: int) -> Norm
             )
         if body.get(name) in (None, ""):
             body.pop(name, None)
+    refresh_token = body.get("refresh_token")
+    if isinstance(refresh_token, str) and not is_b64token(refresh_token):
+        raise MalformedTokenError("the token response's refresh_token has characters a token cannot have")
     return NormalisedToken(document=body, expires_in_defaulted=defaulted)
 
 
