@@ -50,6 +50,31 @@ async def company_lifecycle(stack: Stack) -> WorkflowHistory:
     return await stack.handle("replay").fetch_history()
 
 
+async def company_pinned(stack: Stack) -> WorkflowHistory:
+    """Pinned before consent: another company approves (dropped), a callback with a hostile error code,
+    then the right company connects and is offboarded."""
+    created = await stack.http.post("/sandbox/companies", json={"name": "Acme Pinned"})
+    link = await stack.oauth.onboard("replay-pinned", company_id=created.json()["company_id"])
+    refused = await stack.oauth.complete_consent(await stack.approve(link, company_name="Evil Corp"))
+    assert refused.phase is Phase.AWAITING_CONSENT, refused.message
+    hostile = await stack.approve(await stack.oauth.onboard("replay-pinned"), company_name="Acme Pinned")
+    await stack.oauth.complete_consent(Callback(state=hostile.state, error="denied\r\n\x1b[31m"))
+    again = await stack.oauth.onboard("replay-pinned")
+    result = await stack.oauth.complete_consent(await stack.approve(again, company_name="Acme Pinned"))
+    assert result.phase is Phase.ACTIVE, result.message
+    await stack.oauth.offboard("replay-pinned", reason="recorded")
+    return await stack.handle("replay-pinned").fetch_history()
+
+
+async def company_expired(stack: Stack) -> WorkflowHistory:
+    """Nobody consents: the company ends as expired after its consent wait (30 days by default)."""
+    await stack.oauth.onboard("replay-expired")
+    await stack.env.sleep(timedelta(days=30, minutes=1))
+    final = await stack.handle("replay-expired").result()
+    assert final.phase is Phase.EXPIRED
+    return await stack.handle("replay-expired").fetch_history()
+
+
 def _partner_api(stack: Stack) -> RemoteOAuth:
     return RemoteOAuth(
         stack.env.client, task_queue=stack.task_queue, company_settings=EXACT, client_id=CLIENT_ID
@@ -96,6 +121,8 @@ async def magic_link(stack: Stack) -> WorkflowHistory:
 
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "company_consent": company_lifecycle,
+    "company_pinned": company_pinned,
+    "company_expired": company_expired,
     "partner_token": partner_token,
     "assertion_token": assertion_token,
     "magic_link": magic_link,
