@@ -28,7 +28,7 @@ PORT_FLAGS = (
     "--web-port",
     "--metrics-port",
 )
-CONNECT = re.compile(r"Try it:\s+(http://127\.0\.0\.1:\d+/connect/acme)")
+CONNECT = re.compile(r"Try it:\s+(http://127\.0\.0\.1:\d+/connect/acme\?session=v1\.\S+)")
 
 
 @dataclass(frozen=True)

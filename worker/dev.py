@@ -27,6 +27,7 @@ from worker.dev_files import (
     DevPaths,
     default_data_dir,
     hold_lock,
+    load_or_create_connect_key,
     load_or_create_keys,
     write_env_file,
     write_stack_file,
@@ -59,7 +60,7 @@ class Ports:
         return f"http://127.0.0.1:{port}"
 
 
-def cli_settings(ports: Ports, keys: str, paths: DevPaths) -> dict[str, str]:
+def cli_settings(ports: Ports, keys: str, paths: DevPaths, connect_key: str = "") -> dict[str, str]:
     """The settings every piece and the CLI share (written to the env file for other shells)."""
     return {
         "REMOTE_GATEWAY_URL": ports.url(ports.sandbox),
@@ -67,6 +68,7 @@ def cli_settings(ports: Ports, keys: str, paths: DevPaths) -> dict[str, str]:
         "REMOTE_CLIENT_SECRET": SANDBOX.client_secret,
         "REMOTE_REDIRECT_URI": f"{ports.url(ports.web)}/oauth/callback",
         "REMOTE_OAUTH_CODEC_KEYS": keys,
+        "REMOTE_OAUTH_CONNECT_KEYS": connect_key,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{ports.temporal}",
         "TEMPORAL_NAMESPACE": "default",
         "TEMPORAL_CONFIG_FILE": str(paths.temporal_config),
@@ -120,8 +122,8 @@ def stack_specs(
     return infra, apps
 
 
-def banner(ports: Ports, paths: DevPaths, seconds: float, *, auto_approve: bool) -> str:
-    web, ui = ports.url(ports.web), ports.url(ports.ui)
+def banner(ports: Ports, paths: DevPaths, seconds: float, *, auto_approve: bool, try_link: str) -> str:
+    ui = ports.url(ports.ui)
     consent = (
         'the sandbox approves at once (--demo) and you land on "Connected"'
         if auto_approve
@@ -130,7 +132,7 @@ def banner(ports: Ports, paths: DevPaths, seconds: float, *, auto_approve: bool)
     return f"""
 remote-oauth dev is up in {seconds:.1f} s; data in {paths.root}
 
-  Try it:       {web}/connect/acme
+  Try it:       {try_link}
                 -> {consent}
   Temporal UI:  {ui}  (payloads decrypted by the codec server at {ports.url(ports.codec)})
   Sandbox:      {ports.url(ports.sandbox)}  client id {SANDBOX.client_id}, secret {SANDBOX.client_secret}
@@ -189,7 +191,7 @@ async def run_stack(
         ports = Ports(
             *(choose_port(n, w, p, taken) for n, w, p in zip(names, requested, preferred, strict=True))
         )
-        settings = cli_settings(ports, keys, paths)
+        settings = cli_settings(ports, keys, paths, load_or_create_connect_key(paths.connect_key))
         write_temporal_config(paths.temporal_config, settings["TEMPORAL_ADDRESS"])
         write_env_file(paths.env_file, settings)
         env = child_env(os.environ, settings)
@@ -220,11 +222,14 @@ async def run_stack(
             record()
             if not await _until(stop, asyncio.ensure_future(wait_listening(apps, deadline))):
                 return 0
-            typer.echo(banner(ports, paths, time.monotonic() - began, auto_approve=auto_approve))
+            ctx = await context.load(env)
+            acme = await ctx.oauth.onboard("acme")  # a signed connect link, as a partner's backend mints it
+            try_link = acme.connect_url or "acme is connected already: remote-oauth token acme"
+            seconds = time.monotonic() - began
+            typer.echo(banner(ports, paths, seconds, auto_approve=auto_approve, try_link=try_link))
             demo_task: asyncio.Task[None] | None = None
             if demo_count:
-                ctx = await context.load(env)
-                demo_task = asyncio.create_task(demo(ctx.oauth, ports.url(ports.web), demo_count, sys.stdout))
+                demo_task = asyncio.create_task(demo(ctx.oauth, demo_count, sys.stdout))
             code = await _supervise(infra + apps, stop)
             if demo_task is not None:
                 demo_task.cancel()

@@ -18,6 +18,7 @@ import httpx
 
 from worker.api import RemoteOAuth
 from workflows.consent import CompanyStatus
+from workflows.errors import RemoteOAuthError
 
 __all__ = ["Summary", "demo", "demo_refs", "onboard_all", "render", "summarize"]
 
@@ -92,15 +93,22 @@ def render(summary: Summary, now: datetime) -> list[str]:
     return lines
 
 
-async def onboard_all(web_url: str, refs: Sequence[str], *, concurrency: int = 8) -> list[str]:
-    """Follow each company's connect link like a browser would; returns one problem per failed company."""
+async def onboard_all(oauth: RemoteOAuth, refs: Sequence[str], *, concurrency: int = 8) -> list[str]:
+    """Follow each company's signed connect link like a browser would (keeping the binding cookie for the
+    callback); returns one problem per failed company."""
     limit = asyncio.Semaphore(concurrency)
     problems: list[str] = []
 
     async def one(http: httpx.AsyncClient, ref: str) -> None:
         async with limit:
             try:
-                page = await http.get(f"{web_url}/connect/{ref}")
+                link = await oauth.onboard(ref)
+                if link.connect_url is None:
+                    return  # connected already (a restart of `dev --demo` on the same data)
+                page = await http.get(link.connect_url)
+            except RemoteOAuthError as err:
+                problems.append(f"{ref}: {err}")
+                return
             except httpx.HTTPError as err:
                 problems.append(f"{ref}: {type(err).__name__}")
                 return
@@ -142,12 +150,12 @@ class _Screen:
         self._drawn = 0
 
 
-async def demo(oauth: RemoteOAuth, web_url: str, count: int, out: TextIO, *, interval: float = 1.5) -> None:
+async def demo(oauth: RemoteOAuth, count: int, out: TextIO, *, interval: float = 1.5) -> None:
     """Onboard ``count`` companies, then redraw their status every ``interval`` seconds until cancelled."""
     screen = _Screen(out)
     refs = demo_refs(count)
     screen.note(f"demo: onboarding {count} companies ({refs[0]} ...) through the sandbox's auto-approve")
-    for problem in await onboard_all(web_url, refs):
+    for problem in await onboard_all(oauth, refs):
         screen.note(f"demo: {problem}")
     while True:
         try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from workflows.codec import Keyring, generate_key
+from workflows.connect_session import ConnectKeys, generate_connect_key
 from workflows.errors import ConfigurationError
 
 __all__ = ["DevPaths", "StackRunningError", "default_data_dir", "hold_lock", "load_or_create_keys"]
@@ -42,6 +43,10 @@ class DevPaths:
     @property
     def codec_keys(self) -> Path:
         return self.root / "codec-keys"
+
+    @property
+    def connect_key(self) -> Path:
+        return self.root / "connect-key"
 
     @property
     def pid_file(self) -> Path:
@@ -81,6 +86,17 @@ def default_data_dir(env: Mapping[str, str], cwd: Path) -> Path:
         if project.is_file() and 'name = "remote-oauth"' in project.read_text(errors="replace"):
             return folder / ".remote-oauth" / "dev"
     return cwd / ".remote-oauth" / "dev"
+
+
+def load_or_create_connect_key(path: Path) -> str:
+    """The dev connect-link key, generated (0600) on first run and reused, so links survive a restart."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_connect_key() + "\n")
+    text = path.read_text().strip()
+    ConnectKeys.parse(text)  # fail here, naming the setting, rather than in every child
+    return text
 
 
 def load_or_create_keys(path: Path) -> str:
