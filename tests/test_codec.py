@@ -293,7 +293,9 @@ async def test_rotation_on_server_and_missing_key_fails_loudly(
 
 async def codec_server_post(path: str, body: object, *, keys: str = KEY_A) -> httpx.Response:
     app = codec_app(Keyring.parse(keys), allowed_origins=[ORIGIN])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8081"
+    ) as http:
         return await http.post(path, json=body, headers={"Origin": ORIGIN, "X-Namespace": "default"})
 
 
@@ -325,7 +327,9 @@ async def test_codec_server_rejects_unknown_keys_and_bad_bodies() -> None:
 async def test_codec_server_answers_cors_preflight_for_allowed_origins_only() -> None:
     """The UI's origin gets the preflight headers it needs; any other origin gets none."""
     app = codec_app(Keyring.parse(KEY_A), allowed_origins=[ORIGIN])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8081"
+    ) as http:
         preflight = {
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "content-type",
@@ -341,3 +345,31 @@ async def test_codec_server_answers_cors_preflight_for_allowed_origins_only() ->
         "access-control-allow-headers": "Content-Type, X-Namespace, Authorization",
     }
     assert not [name for name in other.headers if name.startswith("access-control-")]
+
+
+async def test_codec_server_refuses_a_rebound_host_name() -> None:
+    """A page on an attacker's domain re-pointed at 127.0.0.1 (DNS rebinding) sends its own Host: refused,
+    nothing decoded; loopback names and addresses are served."""
+    app = codec_app(Keyring.parse(KEY_A), allowed_origins=[ORIGIN])
+    body = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "ImhlbGxvIg=="}]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        refused = [
+            await http.post("/encode", json=body, headers={"Host": host})
+            for host in ("evil.example:8081", "127.0.0.1.evil.example", "[::1", "")
+        ]
+        served = [
+            await http.post("/encode", json=body, headers={"Host": host})
+            for host in ("localhost:8081", "127.0.0.1:8081", "[::1]:8081")
+        ]
+    assert [r.status_code for r in refused] == [421, 421, 421, 421]
+    assert "payloads" not in refused[0].text
+    assert [r.status_code for r in served] == [200, 200, 200]
+
+
+async def test_codec_server_names_a_truncated_ciphertext() -> None:
+    """A payload too short to hold a nonce and a tag is a 400 saying so, not a 500."""
+    encoded = (await codec_server_post("/encode", {"payloads": [{"data": "eA=="}]})).json()
+    encoded["payloads"][0]["data"] = "AAEC"  # three bytes
+    answer = await codec_server_post("/decode", encoded)
+    assert answer.status_code == 400
+    assert "too short to be AES-GCM ciphertext" in answer.json()["error"]

@@ -218,3 +218,21 @@ async def test_reset_forgets_everything(sandbox: Sandbox) -> None:
     assert (await sandbox.client.get("/sandbox/faults")).json() == {"faults": []}
     assert (await sandbox.client.get("/sandbox/settings")).json()["token_ttl"] == 3600
     assert (await sandbox.client.get("/sandbox/stats")).json()["token_responses"] == {}
+
+
+async def test_admin_changes_accept_only_json(sandbox: Sandbox) -> None:
+    """A cross-site page can send a form or text/plain POST without asking; the admin API refuses both
+    (415), so no web page can switch on auto-approve, revoke or reset; JSON works as before."""
+    attempts = [
+        await sandbox.client.post(
+            "/sandbox/settings", content='{"auto_approve": true}', headers={"Content-Type": "text/plain"}
+        ),
+        await sandbox.client.post("/sandbox/settings", data={"auto_approve": "true"}),
+        await sandbox.client.post("/sandbox/reset"),
+        await sandbox.client.request("DELETE", "/sandbox/faults"),
+    ]
+    assert [a.status_code for a in attempts] == [415, 415, 415, 415]
+    assert "application/json" in attempts[0].json()["message"]
+    assert (await sandbox.client.get("/sandbox/settings")).json()["auto_approve"] is CONFIG.auto_approve
+    changed = await sandbox.client.post("/sandbox/settings", json={"auto_approve": True})
+    assert (changed.status_code, changed.json()["auto_approve"]) == (200, True)

@@ -201,3 +201,11 @@ async def test_auto_approve_1_is_ignored_unless_configured(client: httpx.AsyncCl
     response = await client.get("/oauth/authorize", params=authorize_params(auto_approve="1"))
     assert response.status_code == 200
     assert "Approve" in response.text
+
+
+async def test_consent_page_cannot_be_framed(client: httpx.AsyncClient) -> None:
+    """A page framing the consent page (to trick a click on Approve) is refused by CSP and X-Frame-Options."""
+    response = await client.get("/oauth/authorize", params=authorize_params(company_name="Globex"))
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from worker.runner import options_from
+from workflows.connect_session import ConnectLinks
 from workflows.errors import ConfigurationError
 from workflows.settings import DEFAULT_SCOPES, Secret, Settings, TokenAuthMethod
 
@@ -134,6 +135,11 @@ def test_secrets_never_print() -> None:
         ({"REMOTE_OAUTH_MAX_CACHED_WORKFLOWS": "1e3"}, "REMOTE_OAUTH_MAX_CACHED_WORKFLOWS"),
         ({"REMOTE_REDIRECT_URI": "/callback"}, "REMOTE_REDIRECT_URI"),
         ({"REMOTE_REDIRECT_URI": "https://p.example/cb#frag"}, "REMOTE_REDIRECT_URI"),
+        ({"REMOTE_REDIRECT_URI": "http://partner.example/oauth/callback"}, "REMOTE_REDIRECT_URI"),
+        ({"REMOTE_OAUTH_PUBLIC_URL": "http://partner.example"}, "REMOTE_OAUTH_PUBLIC_URL"),
+        ({"REMOTE_OAUTH_PUBLIC_URL": "https://partner.example/?x=1"}, "REMOTE_OAUTH_PUBLIC_URL"),
+        ({"REMOTE_OAUTH_CONNECT_TTL": "0"}, "REMOTE_OAUTH_CONNECT_TTL"),
+        ({"REMOTE_OAUTH_CONSENT_WAIT": "forever"}, "REMOTE_OAUTH_CONSENT_WAIT"),
         ({"REMOTE_OAUTH_WEBHOOK_URL": "http://partner.example/hook"}, "REMOTE_OAUTH_WEBHOOK_URL"),
         ({"REMOTE_CLIENT_SECRET": "a", "REMOTE_CLIENT_SECRET_FILE": "/x"}, "REMOTE_CLIENT_SECRET"),
         ({"REMOTE_CLIENT_SECRET_FILE": "/nonexistent/secret"}, "REMOTE_CLIENT_SECRET_FILE"),
@@ -174,3 +180,27 @@ def test_empty_values_count_as_unset() -> None:
         {"REMOTE_CLIENT_ID": "", "REMOTE_HTTP_TIMEOUT": " ", "REMOTE_OAUTH_TASK_QUEUE": ""}
     )
     assert (settings.client_id, settings.http_timeout, settings.task_queue) == (None, 10.0, "remote-oauth")
+
+
+def test_connect_links_default_to_the_redirect_uri_origin() -> None:
+    """Connect links live on the web app: the redirect URI's origin unless REMOTE_OAUTH_PUBLIC_URL says;
+    the binding cookie is Secure except for a loopback http redirect URI; keys are at least 32 characters."""
+    key = "k" * 32
+    base = {"REMOTE_OAUTH_CONNECT_KEYS": key, "REMOTE_REDIRECT_URI": "https://partner.example/oauth/cb"}
+    links = ConnectLinks.from_settings(Settings.from_env(base))
+    assert links is not None
+    assert (links.public_url, links.secure_cookie, links.ttl_seconds) == (
+        "https://partner.example",
+        True,
+        604800,
+    )
+    url, _ = links.link("acme")
+    assert url.startswith("https://partner.example/connect/acme?session=v1.")
+    moved = Settings.from_env({**base, "REMOTE_OAUTH_PUBLIC_URL": "https://app.partner.example/oauth/"})
+    assert ConnectLinks.from_settings(moved) is not None
+    assert ConnectLinks.from_settings(moved).public_url == "https://app.partner.example/oauth"  # type: ignore[union-attr]
+    local = Settings.from_env({**base, "REMOTE_REDIRECT_URI": "http://127.0.0.1:8000/oauth/callback"})
+    assert ConnectLinks.from_settings(local).secure_cookie is False  # type: ignore[union-attr]
+    assert ConnectLinks.from_settings(Settings.from_env({})) is None
+    with pytest.raises(ConfigurationError, match="REMOTE_OAUTH_CONNECT_KEYS key 1 is shorter than 32"):
+        ConnectLinks.from_settings(Settings.from_env({**base, "REMOTE_OAUTH_CONNECT_KEYS": "short"}))
