@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 
 from worker import context
 from workflows.errors import RemoteOAuthError
+from workflows.untrusted import printable
 
 T = TypeVar("T")
 Ref = Annotated[str, typer.Argument(help="Your own reference for the company (letters, digits, . _ @ : -).")]
@@ -30,7 +31,7 @@ def run_job(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
     try:
         return asyncio.run(go())
     except RemoteOAuthError as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(f"error: {printable(str(err), 500)}", err=True)  # may quote stored gateway text
         raise typer.Exit(1) from None
     except RPCError as err:
         typer.echo(f"error: Temporal said {err.status.name}: {err.message}", err=True)

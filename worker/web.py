@@ -25,7 +25,7 @@ from worker.api import RemoteOAuth
 from workflows.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
 from workflows.consent import Callback, Phase, company_ref_from_state, validate_company_ref
 from workflows.errors import NotFoundError, NotReadyError
-from workflows.untrusted import error_code
+from workflows.untrusted import error_code, printable
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str, links: ConnectLinks
         except NotReadyError as err:
             if "expired" in str(err):
                 return _page("Link expired", _p("This connect link expired. Ask for a new one."), 400)
-            log.info("callback for %s rejected: %s", ref, err)
+            log.info("callback for %s rejected: %s", ref, printable(str(err), 300))
             return _page("Invalid link", _p("This connect link was already used or replaced."), 400)
         if result.phase is Phase.ACTIVE:
             page = _page("Connected", _p("Your company is connected. You can close this page."))
