@@ -132,7 +132,8 @@ def _async(hook: Any) -> Any:
 
 async def admin(sandbox: RunningSandbox, method: str, path: str, body: object = None) -> Any:
     async with httpx.AsyncClient(base_url=sandbox.url) as client:
-        response = await client.request(method, path, json=body)
+        # The admin API takes only JSON for changes: an empty object where there is nothing to say.
+        response = await client.request(method, path, json={} if body is None and method != "GET" else body)
         response.raise_for_status()
         return response.json()
 

@@ -73,9 +73,16 @@ def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str, links: ConnectLinks
             return _page(
                 "Link no longer valid", _p("This connect link is no longer valid. Ask for a new one."), 410
             )
-        if link.authorize_url is None:
+        if link.authorize_url is None and link.phase.has_token:
             return _page(
                 "Already connected", _p("This company is already connected: there is nothing to do.")
+            )
+        if link.authorize_url is None:
+            # Exchanging a code, or misconfigured on our side: nothing the admin can do now.
+            return _page(
+                "Not available right now",
+                _p("This connection cannot be completed right now. Please try again later or contact us."),
+                409,
             )
         state = parse_qs(urlsplit(link.authorize_url).query).get("state", [""])[0]
         response = RedirectResponse(link.authorize_url, status_code=302, headers=SECURITY_HEADERS)
