@@ -66,27 +66,30 @@ def basic_forms(client_id: str, secret: str) -> set[str]:
 
 
 class Redactor:
-    """Removes every occurrence of the secrets one request carried from text the gateway sent back."""
+    """Removes every occurrence of the secrets one request carried from text the gateway sent back.
 
-    __slots__ = ("_pattern",)
+    Built for every request but used only when something failed, so the pattern is compiled on first use:
+    a successful exchange pays for a tuple, not a regular expression.
+    """
+
+    __slots__ = ("_basic", "_pattern", "_values")
 
     def __init__(self, values: Iterable[str | None], *, basic: tuple[str, str] | None = None) -> None:
         """``values``: every secret the request carried; ``basic``: (client id, secret) sent as HTTP Basic."""
-        forms = {
-            form
-            for value in values
-            if value and len(value) >= _SHORTEST_SECRET
-            for form in secret_forms(value)
-        }
-        if basic is not None and len(basic[1]) >= _SHORTEST_SECRET:
-            forms |= basic_forms(*basic)
-        # Longest first, so a secret's encoded form is not half-replaced through a shorter one inside it.
-        ordered = sorted(forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._values = tuple(value for value in values if value and len(value) >= _SHORTEST_SECRET)
+        self._basic = basic if basic is not None and len(basic[1]) >= _SHORTEST_SECRET else None
+        self._pattern: re.Pattern[str] | None = None
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None:
+        if not self._values and self._basic is None:
             return text
+        if self._pattern is None:
+            forms = {form for value in self._values for form in secret_forms(value)}
+            if self._basic is not None:
+                forms |= basic_forms(*self._basic)
+            # Longest first, so a secret's encoded form is not half-replaced through a shorter one inside it.
+            ordered = sorted(forms, key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, ordered)))
         return self._pattern.sub(REDACTED, text)
 
     def __repr__(self) -> str:
