@@ -32,6 +32,18 @@ def with_query(uri: str, params: dict[str, str | None]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+def _name_in(state: str | None) -> str | None:
+    """The company reference that starts a ``<ref>.<random>`` state (remote-oauth's), as the company's name.
+
+    Remote shows the company its admin is signed in to; the sandbox has no sign-in, so it names the company
+    after the partner's reference, and a second consent for that reference finds the same company.
+    """
+    ref, dot, nonce = (state or "").rpartition(".")
+    if not dot or not nonce or not 0 < len(ref) <= 128 or not ref.isprintable():
+        return None
+    return ref
+
+
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status)
 
@@ -91,7 +103,7 @@ async def authorize_page(request: Request) -> Response:
         return _redirect(
             redirect_uri, {"error": err.error, "error_description": err.description, "state": state}
         )
-    company_name = query.get("company_name") or f"Acme {secrets.token_hex(2)}"
+    company_name = query.get("company_name") or _name_in(state) or f"Acme {secrets.token_hex(2)}"
     # auto_approve=0 lets a human see the page even on an auto-approving sandbox; =1 alone grants nothing.
     if store.config.auto_approve and query.get("auto_approve") != "0":
         return _approve(store, redirect_uri=redirect_uri, scope=scope, state=state, company_name=company_name)

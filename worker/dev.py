@@ -100,7 +100,7 @@ def stack_specs(
     for attribute in SEARCH_ATTRIBUTES:
         server += ["--search-attribute", attribute]
     sandbox = [*cli, "sandbox", "--port", str(ports.sandbox), "--token-ttl", str(token_ttl)]
-    sandbox += ["--redirect-uri", env["REMOTE_REDIRECT_URI"]]
+    sandbox += ["--redirect-uri", env["REMOTE_REDIRECT_URI"], "--state-file", str(paths.sandbox_state)]
     if auto_approve:
         sandbox.append("--auto-approve")
     infra = [
@@ -191,7 +191,8 @@ async def run_stack(
         )
         settings = cli_settings(ports, keys, paths)
         write_temporal_config(paths.temporal_config, settings["TEMPORAL_ADDRESS"])
-        write_env_file(paths.env_file, settings)
+        # The interpreter's own folder: in a venv it holds the `remote-oauth` script too.
+        write_env_file(paths.env_file, settings, Path(sys.executable).parent)
         env = child_env(os.environ, settings)
         auto_approve = demo_count > 0
         infra_specs, app_specs = stack_specs(

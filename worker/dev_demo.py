@@ -3,6 +3,7 @@
 Each company goes through the real path a browser takes (``/connect/{ref}`` on the web app, the sandbox's
 authorize endpoint approving at once, the callback), then a status table redraws in place every
 ``interval`` seconds; with a short sandbox token lifetime (``--token-ttl 60``) refreshes show within a minute.
+A company already connected (a second ``--demo`` on the same data) is kept as it is, not connected again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import httpx
 from worker.api import RemoteOAuth
 from workflows.consent import CompanyStatus
 
-__all__ = ["Summary", "demo", "demo_refs", "onboard_all", "render", "summarize"]
+__all__ = ["Onboarded", "Summary", "connect_link", "demo", "demo_refs", "onboard_all", "render", "summarize"]
 
 _MAX_ROWS = 12
 
@@ -92,24 +93,57 @@ def render(summary: Summary, now: datetime) -> list[str]:
     return lines
 
 
-async def onboard_all(web_url: str, refs: Sequence[str], *, concurrency: int = 8) -> list[str]:
-    """Follow each company's connect link like a browser would; returns one problem per failed company."""
+async def connect_link(oauth: RemoteOAuth, web_url: str, ref: str) -> str | None:
+    """The link an admin's browser would open for ``ref``, or None when the company needs no consent.
+
+    The one place that knows how a connect link is made (today the web app's ``/connect/{ref}``).
+    """
+    link = await oauth.onboard(ref)
+    if link.authorize_url is None:
+        return None
+    return f"{web_url}/connect/{ref}"
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    """What onboarding the demo companies did."""
+
+    connected: tuple[str, ...]
+    """Companies that consented now."""
+    kept: tuple[str, ...]
+    """Companies that were connected already (data of an earlier run)."""
+    problems: tuple[str, ...]
+    """One line per company that could not be connected."""
+
+
+async def onboard_all(
+    oauth: RemoteOAuth, web_url: str, refs: Sequence[str], *, concurrency: int = 8
+) -> Onboarded:
+    """Follow each company's connect link like a browser would, skipping companies connected already."""
     limit = asyncio.Semaphore(concurrency)
+    connected: list[str] = []
+    kept: list[str] = []
     problems: list[str] = []
 
     async def one(http: httpx.AsyncClient, ref: str) -> None:
         async with limit:
             try:
-                page = await http.get(f"{web_url}/connect/{ref}")
+                url = await connect_link(oauth, web_url, ref)
+                if url is None:
+                    kept.append(ref)
+                    return
+                page = await http.get(url)
             except httpx.HTTPError as err:
                 problems.append(f"{ref}: {type(err).__name__}")
                 return
             if page.status_code != 200 or "Connected" not in page.text:
                 problems.append(f"{ref}: the connect flow ended with HTTP {page.status_code}")
+            else:
+                connected.append(ref)
 
     async with httpx.AsyncClient(follow_redirects=True, timeout=30.0, trust_env=False) as http:
         await asyncio.gather(*(one(http, ref) for ref in refs))
-    return problems
+    return Onboarded(tuple(sorted(connected)), tuple(sorted(kept)), tuple(sorted(problems)))
 
 
 class _Screen:
@@ -147,8 +181,15 @@ async def demo(oauth: RemoteOAuth, web_url: str, count: int, out: TextIO, *, int
     screen = _Screen(out)
     refs = demo_refs(count)
     screen.note(f"demo: onboarding {count} companies ({refs[0]} ...) through the sandbox's auto-approve")
-    for problem in await onboard_all(web_url, refs):
-        screen.note(f"demo: {problem}")
+    try:
+        done = await onboard_all(oauth, web_url, refs)
+    except Exception as err:  # shown, and the table still runs: the companies may connect later
+        screen.note(f"demo: onboarding failed ({type(err).__name__}: {err})")
+    else:
+        kept = f", {len(done.kept)} connected already (kept)" if done.kept else ""
+        screen.note(f"demo: {len(done.connected)} connected now{kept}, {len(done.problems)} failed")
+        for problem in done.problems:
+            screen.note(f"demo: {problem}")
     while True:
         try:
             rows = await oauth.list()  # every company, so one connected by hand shows too
