@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import httpx
 
 from worker.dev_demo import Summary, render, summarize
 from worker.dev_files import DevPaths, default_data_dir, load_or_create_keys
+from worker.dev_stack import choose_port, port_free
 
 PORT_FLAGS = (
     "--temporal-port",
@@ -293,3 +295,23 @@ def test_the_env_file_is_all_a_new_shell_needs(tmp_path: Path) -> None:
             check=True,
         )
         assert twice.stdout.strip() == f"{Path(sys.executable).parent}:/usr/bin:/bin"
+
+
+def test_a_port_in_time_wait_is_still_preferred() -> None:
+    """A port held only by TIME-WAIT sockets (a stack stopped a moment ago) is chosen again; a listening
+    one is not."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and Go's servers do
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        assert not port_free(port)
+        served.close()  # the server side closes first: it is the one left in TIME-WAIT, on `port`
+        client.close()
+    with socket.socket() as plain, contextlib.suppress(OSError):  # without SO_REUSEADDR the bind fails
+        plain.bind(("127.0.0.1", port))
+        raise AssertionError("no TIME-WAIT socket held the port; the test proves nothing")
+    assert port_free(port)
+    assert choose_port("sandbox", None, port, set()) == port
