@@ -16,11 +16,38 @@ from sandbox.store import SandboxStore
 
 __all__ = ["authorize_page", "decide", "with_query"]
 
+_STYLE = """
+:root { color-scheme: light; --ink: #1f2430; --muted: #545b6b; --line: #dfe2e8; --brand: #5b3cc4; }
+* { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: flex; align-items: center; justify-content: center;
+  padding: 1.5rem; background: #f3f1fb; color: var(--ink);
+  font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { width: 100%; max-width: 30rem; background: #fff; border: 1px solid var(--line);
+  border-radius: 12px; padding: 2rem; box-shadow: 0 2px 14px rgba(40, 24, 90, .08); }
+.brand { margin: 0 0 1.25rem; color: var(--brand); font-weight: 700; letter-spacing: .02em; }
+.brand small { color: var(--muted); font-weight: 400; letter-spacing: 0; }
+h1 { margin: 0 0 .75rem; font-size: 1.5rem; line-height: 1.25; overflow-wrap: anywhere; }
+p { margin: 0 0 1rem; }
+ul { margin: 0 0 1.5rem; padding: .75rem 1rem .75rem 2rem; background: #f7f7fa; border-radius: 8px; }
+code { font: .95em ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+form { display: flex; gap: .75rem; flex-wrap: wrap; }
+button { flex: 1 1 8rem; font: inherit; font-weight: 600; padding: .7rem 1rem; border-radius: 8px;
+  border: 2px solid var(--brand); cursor: pointer; }
+button[value=approve] { background: var(--brand); color: #fff; }
+button[value=deny] { background: #fff; color: var(--brand); }
+button:focus-visible { outline: 3px solid #1f2430; outline-offset: 2px; }
+"""
+"""Inline and self-contained: the page works without JavaScript and loads nothing else."""
+
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{style}</style></head>
+<body><main>
+<p class="brand">Remote <small>sandbox</small></p>
 {body}
-</body></html>
+</main></body></html>
 """
 
 
@@ -45,7 +72,7 @@ def _name_in(state: str | None) -> str | None:
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status)
+    return HTMLResponse(_PAGE.format(title=escape(title), style=_STYLE, body=body), status_code=status)
 
 
 def _error_page(message: str) -> HTMLResponse:
