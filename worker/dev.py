@@ -236,7 +236,11 @@ async def run_stack(
             typer.echo("stopping the dev stack ...", err=True)
             await stop_all([apps, infra])
             paths.stack_file.unlink(missing_ok=True)
-            typer.echo(f"stopped; workflows are kept in {paths.database}", err=True)
+            typer.echo(
+                f"stopped; workflows ({paths.database.name}) and the sandbox's consents "
+                f"({paths.sandbox_state.name}) are kept in {paths.root}",
+                err=True,
+            )
 
 
 def dev_command(
