@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import os
 import signal
@@ -16,9 +17,12 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.conftest import TEST_KEYS
-from tests.test_company import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Stack, make_stack
-from workflows.consent import Phase
+from tests.conftest import TEST_KEYS, fresh_task_queue
+from tests.test_company import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Stack, make_stack, settings_for
+from worker.api import RemoteOAuth
+from worker.runner import WorkerOptions, running_workers
+from workflows.consent import CompanySettings, Phase
+from workflows.settings import Secret
 
 CLI = [sys.executable, "-m", "worker.cli"]
 
@@ -311,3 +315,23 @@ async def test_refused_operations_say_why(cli: Cli) -> None:
     first, second = await cli("offboard", ref), await cli("offboard", ref)
     assert (first.code, first.out) == (0, f"{ref} is offboarded\n")
     assert (second.code, second.out, second.err) == (0, f"{ref} is already offboarded\n", "")
+
+
+async def test_retry_of_a_misconfigured_company_says_what_was_wrong(cli: Cli) -> None:
+    """A worker with a refused secret leaves a company misconfigured; `retry` asks it again, exit 0."""
+    queue = fresh_task_queue()
+    settings = dataclasses.replace(settings_for(cli.stack.sandbox), client_secret=Secret("a-wrong-secret"))
+    opts = WorkerOptions(task_queue=queue, token_task_queue=queue, graceful_shutdown_seconds=0)
+    oauth = RemoteOAuth(
+        cli.stack.env.client, task_queue=queue, company_settings=CompanySettings(token_task_queue=queue)
+    )
+    ref = f"cli-retry-{queue[-8:]}"
+    env = {**cli.env, "REMOTE_OAUTH_TASK_QUEUE": queue, "REMOTE_OAUTH_TOKEN_TASK_QUEUE": queue}
+    async with running_workers(cli.stack.env.client, settings, opts):
+        result = await oauth.complete_consent(await cli.stack.approve(await oauth.onboard(ref)))
+        assert result.phase is Phase.MISCONFIGURED
+        error = (await oauth.status(ref)).last_error
+        done = await run("retry", ref, env=env)
+        assert (done.code, done.err) == (0, "")
+        assert done.out == f"{ref} retries now (it was misconfigured: {error})\n"
+        await oauth.offboard(ref)
