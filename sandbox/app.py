@@ -10,13 +10,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.admin import admin_routes
 from sandbox.config import SandboxConfig
 from sandbox.consent import authorize_page, decide
 from sandbox.resources import companies, magic_link
-from sandbox.state_file import StateFile
+from sandbox.state_file import SaveBeforeAnswering, StateFile
 from sandbox.store import SandboxStore
 from sandbox.token_endpoint import token_endpoint
 
@@ -27,33 +26,6 @@ async def _magic_landing(request: Request) -> Response:
     """Where magic links lead, so a generated link can be opened in a browser."""
     del request
     return HTMLResponse("<!doctype html><title>Signed in</title><p>Signed in to the Remote sandbox.</p>")
-
-
-class SaveBeforeAnswering:
-    """ASGI middleware: a request that may change state has it saved before its answer starts.
-
-    Saving before the response (not after) means a client never holds a token the file does not know.
-    Only ``GET /oauth/authorize`` among reads changes anything (an auto-approved consent issues a code).
-    """
-
-    def __init__(self, app: ASGIApp, store: SandboxStore, state_file: StateFile) -> None:
-        self._app = app
-        self._store = store
-        self._file = state_file
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (
-            scope["method"] in {"GET", "HEAD"} and scope["path"] != "/oauth/authorize"
-        ):
-            await self._app(scope, receive, send)
-            return
-
-        async def saving_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self._file.save(self._store)
-            await send(message)
-
-        await self._app(scope, receive, saving_send)
 
 
 def create_app(

@@ -17,10 +17,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from sandbox.records import AccessToken, AuthorizationCode, Company, Employment, Grant, RefreshToken
 from sandbox.store import SandboxStore
 
-__all__ = ["StateFile"]
+__all__ = ["SaveBeforeAnswering", "StateFile"]
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, body TEXT NOT NULL)"
 
@@ -87,3 +89,30 @@ def _durable(store: SandboxStore) -> Iterator[tuple[str, Any]]:
     for access in store.access_tokens.values():
         if not access.revoked and now < access.expires_at:
             yield "access", access
+
+
+class SaveBeforeAnswering:
+    """ASGI middleware: a request that may change state has it saved before its answer starts.
+
+    Saving before the response (not after) means a client never holds a token the file does not know.
+    Only ``GET /oauth/authorize`` among reads changes anything (an auto-approved consent issues a code).
+    """
+
+    def __init__(self, app: ASGIApp, store: SandboxStore, state_file: StateFile) -> None:
+        self._app = app
+        self._store = store
+        self._file = state_file
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (
+            scope["method"] in {"GET", "HEAD"} and scope["path"] != "/oauth/authorize"
+        ):
+            await self._app(scope, receive, send)
+            return
+
+        async def saving_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._file.save(self._store)
+            await send(message)
+
+        await self._app(scope, receive, saving_send)

@@ -1,8 +1,9 @@
 """``remote-oauth dev``: the whole stack on 127.0.0.1 in one command, for a first run and for demos.
 
 It starts the Temporal dev server (bundled binary, persistent SQLite file, our search attributes, the UI
-with a codec server so payloads are readable), the sandbox gateway, the worker and the web app as child
-processes, prints where to click, and stops them all on Ctrl-C or SIGTERM.
+with a codec server so payloads are readable), the sandbox gateway (its consents kept in a SQLite file too,
+so a restart keeps every company connected), the worker and the web app as child processes, prints where
+to click, and stops them all on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
