@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -14,6 +15,7 @@ from sandbox.admin import admin_routes
 from sandbox.config import SandboxConfig
 from sandbox.consent import authorize_page, decide
 from sandbox.resources import companies, magic_link
+from sandbox.state_file import SaveBeforeAnswering, StateFile
 from sandbox.store import SandboxStore
 from sandbox.token_endpoint import token_endpoint
 
@@ -26,8 +28,17 @@ async def _magic_landing(request: Request) -> Response:
     return HTMLResponse("<!doctype html><title>Signed in</title><p>Signed in to the Remote sandbox.</p>")
 
 
-def create_app(config: SandboxConfig | None = None, *, clock: Callable[[], float] = time.time) -> Starlette:
-    """A fresh sandbox with its own state (``app.state.sandbox``), on ``clock`` for every time rule."""
+def create_app(
+    config: SandboxConfig | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    state_file: StateFile | None = None,
+) -> Starlette:
+    """A sandbox with its own state (``app.state.sandbox``), on ``clock`` for every time rule.
+
+    With ``state_file`` the state starts from that file and is saved to it as it changes; without, it lives
+    in memory only (tests, benchmarks).
+    """
     routes = [
         Route("/oauth/authorize", authorize_page, methods=["GET"]),
         Route("/oauth/consent", decide, methods=["POST"]),
@@ -37,6 +48,11 @@ def create_app(config: SandboxConfig | None = None, *, clock: Callable[[], float
         Route("/magic/{link_id}", _magic_landing, methods=["GET"]),
         *admin_routes(),
     ]
-    app = Starlette(routes=routes)
-    app.state.sandbox = SandboxStore(config or SandboxConfig(), clock=clock)
+    store = SandboxStore(config or SandboxConfig(), clock=clock)
+    middleware = []
+    if state_file is not None:
+        state_file.load(store)
+        middleware.append(Middleware(SaveBeforeAnswering, store=store, state_file=state_file))
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.sandbox = store
     return app

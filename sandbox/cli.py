@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import build_server
+from sandbox.state_file import StateFile
 
 __all__ = ["sandbox_command"]
 
@@ -66,6 +68,13 @@ def sandbox_command(
         bool,
         typer.Option("--auto-approve", help="Approve consent at once instead of showing the consent page."),
     ] = False,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Keep companies, grants and tokens in this SQLite file across restarts (default: memory only).",
+        ),
+    ] = None,
 ) -> None:
     """Run a local stand-in for Remote's OAuth gateway, with dev credentials and an admin API under /sandbox/."""
     config = SandboxConfig(
@@ -89,4 +98,14 @@ def sandbox_command(
     typer.echo(f"  token:          {base}/oauth2/token")
     typer.echo(f"  magic link:     {base}/v1/magic-link")
     typer.echo(f"  admin API:      {base}/sandbox/  (stats, grants, faults, settings, reset)")
-    build_server(create_app(config), host=host, port=port, log_level="info").run()
+    saved = None if state_file is None else StateFile(state_file)
+    if saved is not None:
+        typer.echo(f"  state file:     {saved.path}")
+    app = create_app(config, state_file=saved)
+    try:
+        build_server(app, host=host, port=port, log_level="info").run()
+    finally:
+        if saved is not None:
+            # A dropped connection (the commit_then_drop fault) answers nothing, so save what it changed.
+            saved.save(app.state.sandbox)
+            saved.close()

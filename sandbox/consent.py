@@ -16,11 +16,38 @@ from sandbox.store import SandboxStore
 
 __all__ = ["authorize_page", "decide", "with_query"]
 
+_STYLE = """
+:root { color-scheme: light; --ink: #1f2430; --muted: #545b6b; --line: #dfe2e8; --brand: #5b3cc4; }
+* { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: flex; align-items: center; justify-content: center;
+  padding: 1.5rem; background: #f3f1fb; color: var(--ink);
+  font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { width: 100%; max-width: 30rem; background: #fff; border: 1px solid var(--line);
+  border-radius: 12px; padding: 2rem; box-shadow: 0 2px 14px rgba(40, 24, 90, .08); }
+.brand { margin: 0 0 1.25rem; color: var(--brand); font-weight: 700; letter-spacing: .02em; }
+.brand small { color: var(--muted); font-weight: 400; letter-spacing: 0; }
+h1 { margin: 0 0 .75rem; font-size: 1.5rem; line-height: 1.25; overflow-wrap: anywhere; }
+p { margin: 0 0 1rem; }
+ul { margin: 0 0 1.5rem; padding: .75rem 1rem .75rem 2rem; background: #f7f7fa; border-radius: 8px; }
+code { font: .95em ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+form { display: flex; gap: .75rem; flex-wrap: wrap; }
+button { flex: 1 1 8rem; font: inherit; font-weight: 600; padding: .7rem 1rem; border-radius: 8px;
+  border: 2px solid var(--brand); cursor: pointer; }
+button[value=approve] { background: var(--brand); color: #fff; }
+button[value=deny] { background: #fff; color: var(--brand); }
+button:focus-visible { outline: 3px solid #1f2430; outline-offset: 2px; }
+"""
+"""Inline and self-contained: the page works without JavaScript and loads nothing else."""
+
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{style}</style></head>
+<body><main>
+<p class="brand">Remote <small>sandbox</small></p>
 {body}
-</body></html>
+</main></body></html>
 """
 
 
@@ -42,10 +69,21 @@ PAGE_HEADERS = {
 }
 
 
+def _name_in(state: str | None) -> str | None:
+    """The company reference that starts a ``<ref>.<random>`` state (remote-oauth's), as the company's name.
+
+    Remote shows the company its admin is signed in to; the sandbox has no sign-in, so it names the company
+    after the partner's reference, and a second consent for that reference finds the same company.
+    """
+    ref, dot, nonce = (state or "").rpartition(".")
+    if not dot or not nonce or not 0 < len(ref) <= 128 or not ref.isprintable():
+        return None
+    return ref
+
+
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        _PAGE.format(title=escape(title), body=body), status_code=status, headers=PAGE_HEADERS
-    )
+    page = _PAGE.format(title=escape(title), style=_STYLE, body=body)
+    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
 
 
 def _error_page(message: str) -> HTMLResponse:
@@ -103,7 +141,7 @@ async def authorize_page(request: Request) -> Response:
         return _redirect(
             redirect_uri, {"error": err.error, "error_description": err.description, "state": state}
         )
-    company_name = query.get("company_name") or f"Acme {secrets.token_hex(2)}"
+    company_name = query.get("company_name") or _name_in(state) or f"Acme {secrets.token_hex(2)}"
     # auto_approve=0 lets a human see the page even on an auto-approving sandbox; =1 alone grants nothing.
     if store.config.auto_approve and query.get("auto_approve") != "0":
         return _approve(store, redirect_uri=redirect_uri, scope=scope, state=state, company_name=company_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import os
 import signal
@@ -16,9 +17,20 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.conftest import TEST_KEYS
-from tests.test_company import CLIENT_ID, CLIENT_SECRET, CONNECT_KEY, REDIRECT_URI, Stack, make_stack
-from workflows.consent import Phase
+from tests.conftest import TEST_KEYS, fresh_task_queue
+from tests.test_company import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CONNECT_KEY,
+    REDIRECT_URI,
+    Stack,
+    make_stack,
+    settings_for,
+)
+from worker.api import RemoteOAuth
+from worker.runner import WorkerOptions, running_workers
+from workflows.consent import CompanySettings, Phase
+from workflows.settings import Secret
 
 CLI = [sys.executable, "-m", "worker.cli"]
 
@@ -202,6 +214,134 @@ async def test_assertion_token_and_magic_link(cli: Cli) -> None:
     assert signed_in.code == 0
     assert signed_in.out.startswith(("https://", "http://"))
     refused = await cli("magic-link", ref, "--user", "not-a-uuid")
-    assert refused.code == 1
-    assert "user_id must be a UUID" in refused.err
+    assert (refused.code, refused.err) == (
+        1,
+        "error: --user must be a UUID like 3fa85f64-5717-4562-b3fc-2c963f66afa6, not 'not-a-uuid'\n",
+    )
     await cli.stack.oauth.offboard(ref)
+
+
+def one_line_error(done: Done, code: int = 1) -> str:
+    """The single stderr line of a refused command (asserting there is one, no output and ``code``)."""
+    assert (done.code, done.out) == (code, ""), done
+    lines = done.err.splitlines()
+    assert len(lines) == 1, done.err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "ref", ["acme corp", "a" * 300, "", "Acme/../x", "caf\u00e9", "-x", "acme\n", "_acme"]
+)
+async def test_a_refused_company_ref_is_one_line(ref: str) -> None:
+    """Every malformed reference is one line and exit 1, before any connection (none is configured)."""
+    line = one_line_error(await run("token", "--", ref, env=base_env()))
+    assert line.startswith("error: invalid company reference ")
+    assert line.endswith(": use 1-128 letters, digits or . _ @ : - (starting with a letter or digit)")
+    assert len(line) < 160
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("onboard", "acme corp"),
+        ("status", "acme corp"),
+        ("offboard", "acme corp"),
+        ("retry", "acme corp"),
+        ("magic-link", "acme corp", "--user", "3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+        ("assertion-token", "--company", "acme corp"),
+    ],
+)
+async def test_every_command_checks_its_ref(args: tuple[str, ...]) -> None:
+    """The same check and message for every command that takes a company."""
+    assert one_line_error(await run(*args, env=base_env())).startswith(
+        "error: invalid company reference 'acme corp'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("token", "acme", "--min-ttl", "-5"),
+            "error: --min-ttl must be between 0 and 86400 seconds, not -5",
+        ),
+        (
+            ("token", "acme", "--min-ttl", "nan"),
+            "error: --min-ttl must be between 0 and 86400 seconds, not nan",
+        ),
+        (
+            ("partner-token", "--min-ttl", "90000"),
+            "error: --min-ttl must be between 0 and 86400 seconds, not 90000",
+        ),
+        (
+            ("assertion-token", "--company", "acme", "--min-ttl", "3601"),
+            "error: --min-ttl must be between 0 and 3600 seconds, not 3601",
+        ),
+        (
+            ("assertion-token", "--employment", "42"),
+            "error: --employment must be a UUID like 3fa85f64-5717-4562-b3fc-2c963f66afa6, not '42'",
+        ),
+        (
+            ("magic-link", "acme", "--user", "3fa85f64-5717-4562-b3fc-2c963f66afa6", "--path", "/x/"),
+            "error: --path must start with /, have no trailing /, and use segments of letters, digits, _ and -, "
+            "not '/x/'",
+        ),
+    ],
+)
+async def test_a_refused_value_names_the_flag(args: tuple[str, ...], expected: str) -> None:
+    """Bad values are one line naming the CLI's own flag (not the API's parameter), exit 1."""
+    assert one_line_error(await run(*args, env=base_env())) == expected
+
+
+async def test_a_malformed_command_line_is_a_usage_error() -> None:
+    """Click's own convention: exit 2 and a usage message for an unknown option or a missing argument."""
+    for args in (("token", "-x"), ("token",), ("token", "acme", "--min-ttl", "soon")):
+        done = await run(*args, env=base_env())
+        assert done.code == 2, done
+        assert "Usage: " in done.err
+    subject = await run("magic-link", "acme", env=base_env())
+    assert one_line_error(subject, code=2) == "error: give exactly one of --user and --employment"
+
+
+async def test_refused_operations_say_why(cli: Cli) -> None:
+    """retry on a company that is not misconfigured, --min-ttl beyond the token lifetime, a second offboard."""
+    ref = f"cli-ops-{cli.stack.task_queue[-8:]}"
+    link = await cli.stack.oauth.onboard(ref)
+    assert (await cli.stack.oauth.complete_consent(await cli.stack.approve(link))).phase is Phase.ACTIVE
+
+    assert one_line_error(await cli("retry", ref)) == (
+        f"error: {ref} is active, not misconfigured: retry is for a company whose settings were refused "
+        "(see `remote-oauth status`)"
+    )
+    before = (await cli.stack.http.get("/sandbox/stats")).json()["token_requests"]["refresh_token"]
+    too_long = await cli("token", ref, "--min-ttl", "4000")
+    assert one_line_error(too_long) == (
+        f"error: --min-ttl 4000 is longer than {ref}'s tokens live (3600 s), so no refresh could meet it; "
+        "ask for at most 3600"
+    )
+    assert (await cli.stack.http.get("/sandbox/stats")).json()["token_requests"]["refresh_token"] == before
+
+    first, second = await cli("offboard", ref), await cli("offboard", ref)
+    assert (first.code, first.out) == (0, f"{ref} is offboarded\n")
+    assert (second.code, second.out, second.err) == (0, f"{ref} is already offboarded\n", "")
+
+
+async def test_retry_of_a_misconfigured_company_says_what_was_wrong(cli: Cli) -> None:
+    """A worker with a refused secret leaves a company misconfigured; `retry` asks it again, exit 0."""
+    queue = fresh_task_queue()
+    settings = dataclasses.replace(settings_for(cli.stack.sandbox), client_secret=Secret("a-wrong-secret"))
+    opts = WorkerOptions(task_queue=queue, token_task_queue=queue, graceful_shutdown_seconds=0)
+    oauth = RemoteOAuth(
+        cli.stack.env.client, task_queue=queue, company_settings=CompanySettings(token_task_queue=queue)
+    )
+    ref = f"cli-retry-{queue[-8:]}"
+    env = {**cli.env, "REMOTE_OAUTH_TASK_QUEUE": queue, "REMOTE_OAUTH_TOKEN_TASK_QUEUE": queue}
+    async with running_workers(cli.stack.env.client, settings, opts):
+        result = await oauth.complete_consent(await cli.stack.approve(await oauth.onboard(ref)))
+        assert result.phase is Phase.MISCONFIGURED
+        error = (await oauth.status(ref)).last_error
+        done = await run("retry", ref, env=env)
+        assert (done.code, done.err) == (0, "")
+        assert done.out == f"{ref} retries now (it was misconfigured: {error})\n"
+        await oauth.offboard(ref)

@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,8 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from worker.dev_demo import Summary, render, summarize
 from worker.dev_files import DevPaths, default_data_dir, load_or_create_keys
+from worker.dev_stack import choose_port, port_free
 
 PORT_FLAGS = (
     "--temporal-port",
@@ -187,3 +191,129 @@ def test_the_guard_passes_the_exit_status_and_signals_on() -> None:
     assert sleeper.wait(timeout=15) == 128 + signal.SIGTERM
     usage = subprocess.run([*guard[:3], "not-a-pid"], capture_output=True, text=True, check=False)
     assert (usage.returncode, usage.stderr.startswith("usage:")) == (2, True)
+
+
+def cli_json(stack: DevStack, *args: str) -> tuple[int, str, str]:
+    """``remote-oauth ARGS`` against the running stack, as a shell that sourced its env file."""
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.cli", *args],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def wait_active(stack: DevStack, refs: list[str], deadline_s: float = 60.0) -> dict[str, str]:
+    """Poll `status --json` until every company in ``refs`` is active; returns the last phases seen."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        code, out, err = cli_json(stack, "status", "--json")
+        phases = {row["company_ref"]: row["phase"] for row in json.loads(out)} if code == 0 else {}
+        if all(phases.get(ref) == "active" for ref in refs):
+            return phases
+        assert time.monotonic() < deadline, f"not all active in time: {phases or err}"
+        time.sleep(0.5)
+
+
+def read_until(stack: DevStack, prefix: str, deadline_s: float = 60.0) -> str:
+    """The first line of the stack's output that starts with ``prefix``."""
+    assert stack.process.stdout is not None
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        line = stack.process.stdout.readline()
+        assert line, "the stack stopped printing"
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"no line starting with {prefix!r}")
+
+
+def test_a_restart_keeps_every_company_connected(tmp_path: Path) -> None:
+    """After Ctrl-C and `dev` again, companies stay active, the old token still works and refreshes work;
+    `--demo` on existing data keeps the connected companies and adds the new ones."""
+    with running_dev(tmp_path, "--demo", "2") as stack:
+        wait_active(stack, ["demo-001", "demo-002"])
+        code, before, err = cli_json(stack, "token", "demo-001")
+        assert code == 0, err
+
+    with running_dev(tmp_path, "--demo", "3") as again:
+        assert read_until(again, "demo: ").startswith("demo: onboarding 3 companies")
+        assert read_until(again, "demo: ") == "demo: 1 connected now, 2 connected already (kept), 0 failed"
+        phases = wait_active(again, ["demo-001", "demo-002", "demo-003"])
+        # acme is onboarded at every start (the banner's signed link) and waits for its admin.
+        assert phases.pop("acme") == "awaiting_consent"
+        assert sorted(phases) == ["demo-001", "demo-002", "demo-003"]
+
+        code, after, err = cli_json(again, "token", "demo-001")
+        assert (code, after) == (0, before), err
+        sandbox = f"http://127.0.0.1:{json.loads(again.paths.stack_file.read_text())['ports']['sandbox']}"
+        answer = httpx.get(
+            f"{sandbox}/v1/companies", headers={"Authorization": f"Bearer {after.strip()}"}, trust_env=False
+        )
+        assert answer.status_code == 200, answer.text
+        # The refresh token survived too: a refresh now (3599 s > what is left) is accepted.
+        code, refreshed, err = cli_json(again, "token", "demo-001", "--min-ttl", "3599")
+        assert code == 0, err
+        assert refreshed != before
+        assert json.loads(cli_json(again, "status", "demo-001", "--json")[1])["phase"] == "active"
+    assert (stack.paths.sandbox_state.stat().st_mode & 0o777) == 0o600
+
+
+def test_the_env_file_is_all_a_new_shell_needs(tmp_path: Path) -> None:
+    """`source .remote-oauth/dev/env` in a shell without the venv on PATH, then `remote-oauth status`."""
+    with running_dev(tmp_path) as stack:
+        env_file = shlex.quote(str(stack.paths.env_file))
+        shell = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", f"source {env_file} && remote-oauth status"],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert shell.returncode == 0, shell.stderr
+        assert shell.stdout.splitlines()[0].split() == [
+            "COMPANY",
+            "STATE",
+            "REMOTE",
+            "COMPANY",
+            "ID",
+            "EXPIRES",
+            "NEXT",
+            "REFRESH",
+            "REFRESHES",
+            "LAST",
+            "ERROR",
+        ]
+        # Sourcing twice puts the folder on PATH once.
+        twice = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", f"source {env_file} && source {env_file} && echo $PATH"],
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        assert twice.stdout.strip() == f"{Path(sys.executable).parent}:/usr/bin:/bin"
+
+
+def test_a_port_in_time_wait_is_still_preferred() -> None:
+    """A port held only by TIME-WAIT sockets (a stack stopped a moment ago) is chosen again; a listening
+    one is not."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and Go's servers do
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        assert not port_free(port)
+        served.close()  # the server side closes first: it is the one left in TIME-WAIT, on `port`
+        client.close()
+    with socket.socket() as plain, contextlib.suppress(OSError):  # without SO_REUSEADDR the bind fails
+        plain.bind(("127.0.0.1", port))
+        raise AssertionError("no TIME-WAIT socket held the port; the test proves nothing")
+    assert port_free(port)
+    assert choose_port("sandbox", None, port, set()) == port

@@ -177,19 +177,60 @@ def browser(profile: Path) -> Iterator[DevTools]:
         process.wait(timeout=10)
 
 
+LAYOUT = """(() => {
+  const box = document.querySelector('main').getBoundingClientRect();
+  const style = getComputedStyle(document.body);
+  return {left: Math.round(box.left), right: Math.round(innerWidth - box.right), width: Math.round(box.width),
+          font: style.fontFamily, color: style.color, background: style.backgroundColor};
+})()"""
+"""Where the page's card sits and how the body is styled: the stylesheet applied, without JavaScript of ours."""
+
+
+def lines(tools: DevTools) -> list[str]:
+    """The page's visible text, one entry per non-empty line."""
+    return [line for line in tools.evaluate("document.body.innerText").splitlines() if line.strip()]
+
+
+def assert_styled(tools: DevTools) -> None:
+    """The card is centred and narrow, the font is not the browser's default serif, text is dark on light."""
+    layout = tools.evaluate(LAYOUT)
+    assert abs(layout["left"] - layout["right"]) <= 2, layout
+    assert 300 <= layout["width"] <= 520, layout
+    assert "system-ui" in layout["font"], layout
+    assert (layout["color"], layout["background"]) != ("rgb(0, 0, 0)", "rgba(0, 0, 0, 0)"), layout
+    assert tools.evaluate("document.scripts.length") == 0  # nothing here needs JavaScript
+
+
 def test_connect_in_a_browser_shows_consent_then_connected(tmp_path: Path) -> None:
-    """/connect/acme leads to the sandbox's consent page; Approve lands on "Connected"; acme is active."""
+    """/connect/acme leads to the sandbox's consent page; Approve lands on "Connected"; acme is active; a
+    reused callback shows the styled error page. Each page is kept as a screenshot in tests/artifacts/."""
     chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     with running_dev(tmp_path / "dev") as stack, browser(tmp_path / "profile") as tools:
         tools.call("Page.navigate", url=stack.connect_url)
         title = tools.wait_for("document.querySelector('button[value=approve]') && document.title")
-        assert title.startswith("Connect Acme")
+        assert title == "Connect acme"
+        assert lines(tools) == [
+            "Remote sandbox",
+            "Connect acme",
+            "The application remote-oauth-dev asks to act for acme with these scopes:",
+            *["company:read", "company:write", "employment:read", "employment:write", "magic_link:write"],
+            "Approve",
+            "Deny",
+        ]
+        assert_styled(tools)
         tools.screenshot(ARTIFACTS / "dev-1-consent.png")
 
         tools.evaluate("document.querySelector('button[value=approve]').click()")
-        assert tools.wait_for("document.title === 'Connected' && document.body.innerText")
-        assert urlsplit(tools.evaluate("location.href")).path == "/oauth/callback"
+        tools.wait_for("document.title === 'Connected'")
+        assert lines(tools) == [
+            "Connected",
+            "Your company is connected. You can close this page.",
+            "Company connection to Remote",
+        ]
+        callback = tools.evaluate("location.href")
+        assert urlsplit(callback).path == "/oauth/callback"
+        assert_styled(tools)
         tools.screenshot(ARTIFACTS / "dev-2-connected.png")
 
         status = subprocess.run(
@@ -201,3 +242,15 @@ def test_connect_in_a_browser_shows_consent_then_connected(tmp_path: Path) -> No
             check=True,
         )
         assert json.loads(status.stdout)["phase"] == "active"
+
+        # The same callback again: the binding cookie went with the success, so it is refused at the door.
+        tools.call("Page.navigate", url=callback)
+        tools.wait_for("document.title === 'Open the link in the same browser'")
+        assert lines(tools) == [
+            "Open the link in the same browser",
+            "This consent was started in another browser. Open the connect link you were sent in this browser "
+            "and approve again.",
+            "Company connection to Remote",
+        ]
+        assert_styled(tools)
+        tools.screenshot(ARTIFACTS / "dev-3-error.png")

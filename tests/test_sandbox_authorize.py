@@ -124,6 +124,13 @@ async def test_a_generated_company_name_is_used_when_none_is_given(client: httpx
     assert re.search(r"<h1>Connect Acme [0-9a-f]{4}</h1>", response.text)
 
 
+async def test_a_remote_oauth_state_names_the_company(client: httpx.AsyncClient) -> None:
+    """A ``<ref>.<random>`` state (remote-oauth's) names the company after the partner's reference."""
+    response = await client.get("/oauth/authorize", params={**authorize_params(), "state": "globex.Zm9v"})
+    assert "<title>Connect globex</title>" in response.text
+    assert "<h1>Connect globex</h1>" in response.text
+
+
 # Decisions
 
 

@@ -76,7 +76,7 @@ async def test_connect_without_keys_is_refused_unless_allowed(time_skipping_env:
     assert str(err.value) == (
         "REMOTE_OAUTH_CODEC_KEYS (or REMOTE_OAUTH_CODEC_KEYS_FILE) is not set: set it to one or more "
         "'kid:base64key' entries, current key first; make a key with "
-        "python -c \"from workflows.codec import generate_key; print(generate_key('k1'))\""
+        '`remote-oauth keygen` (e.g. export REMOTE_OAUTH_CODEC_KEYS="$(remote-oauth keygen k1)")'
     )
     plain = await connect(None, env={"TEMPORAL_ADDRESS": address(time_skipping_env)}, require_codec=False)
     assert plain.data_converter.payload_codec is None

@@ -15,7 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from sandbox.cli import sandbox_command
-from worker import cli_partner, context
+from worker import cli_partner, context, preflight
+from worker.cli_checks import InputError, check_ref, min_ttl_option, within_lifetime
 from worker.cli_jobs import Ref, jsonable, run_job
 from worker.dev import dev_command
 from worker.shutdown import exit_process
@@ -23,6 +24,7 @@ from workflows.codec import generate_key
 from workflows.connect_session import KEYGEN_HINT, generate_connect_key
 from workflows.consent import CompanyStatus, Phase, RefreshPolicy
 from workflows.errors import ConfigurationError, RemoteOAuthError
+from workflows.settings import Settings
 from workflows.untrusted import printable
 
 app = typer.Typer(
@@ -105,7 +107,9 @@ def onboard(
 
 @app.command()
 def status(
-    company_ref: Annotated[str | None, typer.Argument(help="One company; omit for a table of all.")] = None,
+    company_ref: Annotated[
+        str | None, typer.Argument(help="One company; omit for a table of all.", callback=check_ref)
+    ] = None,
     state: Annotated[Phase | None, typer.Option(help="Only companies in this state.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -127,7 +131,13 @@ def status(
 @app.command()
 def token(
     company_ref: Ref,
-    min_ttl: Annotated[float, typer.Option(help="Seconds the token must still be valid.")] = 60.0,
+    min_ttl: Annotated[
+        float,
+        typer.Option(
+            help="Seconds the token must still be valid (0 to 86400, and at most the token lifetime).",
+            callback=min_ttl_option(86400),
+        ),
+    ] = 60.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole grant (expiry, scope, ids).")
     ] = False,
@@ -135,7 +145,9 @@ def token(
     """Print a fresh access token for a company (refreshing first if it would expire within --min-ttl)."""
 
     async def job(ctx: context.AppContext) -> Any:
-        return await ctx.oauth.token(company_ref, min_ttl=min_ttl)
+        return await within_lifetime(
+            lambda ttl: ctx.oauth.token(company_ref, min_ttl=ttl), min_ttl, f"{company_ref}'s"
+        )
 
     grant = run_job(job)
     if as_json:
@@ -151,24 +163,38 @@ def offboard(
     company_ref: Ref,
     reason: Annotated[str, typer.Option(help="Recorded in the webhook event.")] = "",
 ) -> None:
-    """Forget a company's tokens and end its workflow."""
+    """Forget a company's tokens and end its workflow (a company offboarded already stays so: exit 0)."""
 
-    async def job(ctx: context.AppContext) -> CompanyStatus:
-        return await ctx.oauth.offboard(company_ref, reason=reason)
+    async def job(ctx: context.AppContext) -> tuple[CompanyStatus, bool]:
+        current = await ctx.oauth.status(company_ref)
+        if current.phase is Phase.OFFBOARDED:
+            return current, False
+        return await ctx.oauth.offboard(company_ref, reason=reason), True
 
-    final = run_job(job)
-    typer.echo(f"{final.company_ref} is {final.phase}")
+    final, changed = run_job(job)
+    typer.echo(
+        f"{final.company_ref} is {final.phase}"
+        if changed
+        else f"{final.company_ref} is already {final.phase}"
+    )
 
 
 @app.command()
 def retry(company_ref: Ref) -> None:
-    """Ask a misconfigured company to try again now (after fixing the settings)."""
+    """Ask a misconfigured company to try again now (after fixing the settings); refused in any other state."""
 
-    async def job(ctx: context.AppContext) -> None:
+    async def job(ctx: context.AppContext) -> CompanyStatus:
+        current = await ctx.oauth.status(company_ref)
+        if current.phase is not Phase.MISCONFIGURED:
+            raise InputError(
+                f"{company_ref} is {current.phase}, not misconfigured: retry is for a company whose "
+                "settings were refused (see `remote-oauth status`)"
+            )
         await ctx.oauth.retry(company_ref)
+        return current
 
-    run_job(job)
-    typer.echo(f"asked {company_ref} to retry")
+    was = run_job(job)
+    typer.echo(f"{company_ref} retries now (it was misconfigured: {was.last_error or 'no error recorded'})")
 
 
 cli_partner.register(app)
@@ -190,6 +216,7 @@ def worker(
     runtime: Runtime | None = temporal.runtime_with_metrics(metrics_port) if metrics_port else None
 
     async def go() -> None:
+        preflight.check(Settings.from_env(os.environ), preflight.WORKER, "worker")
         ctx = await context.load(os.environ, runtime=runtime)
         await runner.serve(ctx.client, ctx.settings, runner.options_from(ctx.settings))
 
@@ -207,12 +234,11 @@ def web(
     from worker.web import create_web_app  # noqa: PLC0415
 
     async def go() -> None:
+        preflight.check(Settings.from_env(os.environ), preflight.WEB, "web")
         ctx = await context.load(os.environ, lazy=True)
-        if ctx.settings.redirect_uri is None:
-            raise RemoteOAuthError("REMOTE_REDIRECT_URI is not set: the callback path comes from it")
+        assert ctx.settings.redirect_uri is not None  # preflight checked it
         oauth = ctx.oauth
-        if oauth.links is None:
-            raise RemoteOAuthError(f"the web app checks signed connect links: {KEYGEN_HINT}")
+        assert oauth.links is not None  # preflight checked REMOTE_OAUTH_CONNECT_KEYS
         web_app = create_web_app(oauth, redirect_uri=ctx.settings.redirect_uri, links=oauth.links)
         # No access log: the callback's query string carries the code and state.
         config = uvicorn.Config(web_app, host=host, port=port, access_log=False, log_level="info")

@@ -14,15 +14,24 @@ import typer
 from temporalio.service import RPCError
 
 from worker import context
+from worker.cli_checks import check_ref
 from workflows.errors import RemoteOAuthError
 from workflows.untrusted import printable
 
 T = TypeVar("T")
-Ref = Annotated[str, typer.Argument(help="Your own reference for the company (letters, digits, . _ @ : -).")]
+Ref = Annotated[
+    str,
+    typer.Argument(
+        help="Your own reference for the company (letters, digits, . _ @ : -).", callback=check_ref
+    ),
+]
 
 
 def run_job(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
-    """Connect, run one job, and turn known failures into a one-line error and exit code 1."""
+    """Connect, run one job, and turn known failures into a one-line error and exit code 1.
+
+    ``ValueError`` is how the API's own input checks refuse a value the CLI did not check first.
+    """
 
     async def go() -> T:
         ctx = await context.load(os.environ)
@@ -30,7 +39,7 @@ def run_job(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(go())
-    except RemoteOAuthError as err:
+    except (RemoteOAuthError, ValueError) as err:
         typer.echo(f"error: {printable(str(err), 500)}", err=True)  # may quote stored gateway text
         raise typer.Exit(1) from None
     except RPCError as err:

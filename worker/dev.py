@@ -1,8 +1,9 @@
 """``remote-oauth dev``: the whole stack on 127.0.0.1 in one command, for a first run and for demos.
 
 It starts the Temporal dev server (bundled binary, persistent SQLite file, our search attributes, the UI
-with a codec server so payloads are readable), the sandbox gateway, the worker and the web app as child
-processes, prints where to click, and stops them all on Ctrl-C or SIGTERM.
+with a codec server so payloads are readable), the sandbox gateway (its consents kept in a SQLite file too,
+so a restart keeps every company connected), the worker and the web app as child processes, prints where
+to click, and stops them all on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def stack_specs(
     for attribute in SEARCH_ATTRIBUTES:
         server += ["--search-attribute", attribute]
     sandbox = [*cli, "sandbox", "--port", str(ports.sandbox), "--token-ttl", str(token_ttl)]
-    sandbox += ["--redirect-uri", env["REMOTE_REDIRECT_URI"]]
+    sandbox += ["--redirect-uri", env["REMOTE_REDIRECT_URI"], "--state-file", str(paths.sandbox_state)]
     if auto_approve:
         sandbox.append("--auto-approve")
     infra = [
@@ -193,7 +194,8 @@ async def run_stack(
         )
         settings = cli_settings(ports, keys, paths, load_or_create_connect_key(paths.connect_key))
         write_temporal_config(paths.temporal_config, settings["TEMPORAL_ADDRESS"])
-        write_env_file(paths.env_file, settings)
+        # The interpreter's own folder: in a venv it holds the `remote-oauth` script too.
+        write_env_file(paths.env_file, settings, Path(sys.executable).parent)
         env = child_env(os.environ, settings)
         auto_approve = demo_count > 0
         infra_specs, app_specs = stack_specs(
@@ -240,7 +242,11 @@ async def run_stack(
             typer.echo("stopping the dev stack ...", err=True)
             await stop_all([apps, infra])
             paths.stack_file.unlink(missing_ok=True)
-            typer.echo(f"stopped; workflows are kept in {paths.database}", err=True)
+            typer.echo(
+                f"stopped; workflows ({paths.database.name}) and the sandbox's consents "
+                f"({paths.sandbox_state.name}) are kept in {paths.root}",
+                err=True,
+            )
 
 
 def dev_command(

@@ -3,6 +3,7 @@
 Each company goes through the real path a browser takes (``/connect/{ref}`` on the web app, the sandbox's
 authorize endpoint approving at once, the callback), then a status table redraws in place every
 ``interval`` seconds; with a short sandbox token lifetime (``--token-ttl 60``) refreshes show within a minute.
+A company already connected (a second ``--demo`` on the same data) is kept as it is, not connected again.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import TextIO
 import httpx
 
 from worker.api import RemoteOAuth
+from workflows.connect_session import KEYGEN_HINT
 from workflows.consent import CompanyStatus
-from workflows.errors import RemoteOAuthError
+from workflows.errors import ConfigurationError, RemoteOAuthError
 
-__all__ = ["Summary", "demo", "demo_refs", "onboard_all", "render", "summarize"]
+__all__ = ["Onboarded", "Summary", "connect_link", "demo", "demo_refs", "onboard_all", "render", "summarize"]
 
 _MAX_ROWS = 12
 
@@ -93,19 +95,47 @@ def render(summary: Summary, now: datetime) -> list[str]:
     return lines
 
 
-async def onboard_all(oauth: RemoteOAuth, refs: Sequence[str], *, concurrency: int = 8) -> list[str]:
-    """Follow each company's signed connect link like a browser would (keeping the binding cookie for the
-    callback); returns one problem per failed company."""
+async def connect_link(oauth: RemoteOAuth, ref: str) -> str | None:
+    """The signed link an admin's browser would open for ``ref``, or None when it needs no consent.
+
+    Raises:
+        ConfigurationError: no ``REMOTE_OAUTH_CONNECT_KEYS`` to sign links with.
+    """
+    link = await oauth.onboard(ref)
+    if link.authorize_url is None:
+        return None
+    if link.connect_url is None:
+        raise ConfigurationError(f"the demo needs connect links: {KEYGEN_HINT}")
+    return link.connect_url
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    """What onboarding the demo companies did."""
+
+    connected: tuple[str, ...]
+    """Companies that consented now."""
+    kept: tuple[str, ...]
+    """Companies that were connected already (data of an earlier run)."""
+    problems: tuple[str, ...]
+    """One line per company that could not be connected."""
+
+
+async def onboard_all(oauth: RemoteOAuth, refs: Sequence[str], *, concurrency: int = 8) -> Onboarded:
+    """Follow each company's connect link like a browser would, skipping companies connected already."""
     limit = asyncio.Semaphore(concurrency)
+    connected: list[str] = []
+    kept: list[str] = []
     problems: list[str] = []
 
     async def one(http: httpx.AsyncClient, ref: str) -> None:
         async with limit:
             try:
-                link = await oauth.onboard(ref)
-                if link.connect_url is None:
-                    return  # connected already (a restart of `dev --demo` on the same data)
-                page = await http.get(link.connect_url)
+                url = await connect_link(oauth, ref)
+                if url is None:
+                    kept.append(ref)
+                    return
+                page = await http.get(url)
             except RemoteOAuthError as err:
                 problems.append(f"{ref}: {err}")
                 return
@@ -114,10 +144,12 @@ async def onboard_all(oauth: RemoteOAuth, refs: Sequence[str], *, concurrency: i
                 return
             if page.status_code != 200 or "Connected" not in page.text:
                 problems.append(f"{ref}: the connect flow ended with HTTP {page.status_code}")
+            else:
+                connected.append(ref)
 
     async with httpx.AsyncClient(follow_redirects=True, timeout=30.0, trust_env=False) as http:
         await asyncio.gather(*(one(http, ref) for ref in refs))
-    return problems
+    return Onboarded(tuple(sorted(connected)), tuple(sorted(kept)), tuple(sorted(problems)))
 
 
 class _Screen:
@@ -155,8 +187,15 @@ async def demo(oauth: RemoteOAuth, count: int, out: TextIO, *, interval: float =
     screen = _Screen(out)
     refs = demo_refs(count)
     screen.note(f"demo: onboarding {count} companies ({refs[0]} ...) through the sandbox's auto-approve")
-    for problem in await onboard_all(oauth, refs):
-        screen.note(f"demo: {problem}")
+    try:
+        done = await onboard_all(oauth, refs)
+    except Exception as err:  # shown, and the table still runs: the companies may connect later
+        screen.note(f"demo: onboarding failed ({type(err).__name__}: {err})")
+    else:
+        kept = f", {len(done.kept)} connected already (kept)" if done.kept else ""
+        screen.note(f"demo: {len(done.connected)} connected now{kept}, {len(done.problems)} failed")
+        for problem in done.problems:
+            screen.note(f"demo: {problem}")
     while True:
         try:
             rows = await oauth.list()  # every company, so one connected by hand shows too

@@ -41,6 +41,11 @@ class DevPaths:
         return self.root / "temporal.db"
 
     @property
+    def sandbox_state(self) -> Path:
+        """The sandbox's companies, grants and tokens (SQLite): consents survive a restart too."""
+        return self.root / "sandbox.db"
+
+    @property
     def codec_keys(self) -> Path:
         return self.root / "codec-keys"
 
@@ -144,8 +149,14 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-def write_env_file(path: Path, env: Mapping[str, str]) -> None:
+def write_env_file(path: Path, env: Mapping[str, str], bin_dir: Path) -> None:
+    """The settings as ``export`` lines, and ``bin_dir`` (the venv's, holding ``remote-oauth``) on PATH.
+
+    Sourcing it in a new shell is then all it takes to run the CLI; sourcing it twice adds PATH once.
+    """
     lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]
+    folder = shlex.quote(str(bin_dir))
+    lines.append(f'case ":$PATH:" in *:{folder}:*) ;; *) export PATH={folder}:"$PATH" ;; esac')
     write_private(path, "# remote-oauth dev: `source` this file to use the CLI against the dev stack\n")
     with path.open("a") as out:
         out.write("\n".join(lines) + "\n")

@@ -56,7 +56,14 @@ class Child:
 
 
 def port_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now.
+
+    The servers we start (uvicorn, Go's net package) bind with ``SO_REUSEADDR``, so the probe does too: a
+    port held only by TIME-WAIT sockets of a stack stopped a moment ago is free for them, and the stack
+    keeps its preferred ports (and the links already handed out) across a quick restart.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:

@@ -40,11 +40,27 @@ _MAX_PARAM = 2048
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    # Readable and centred without JavaScript or any fetched resource (the CSP allows inline styles only).
+    style = (
+        ":root{color-scheme:light;--ink:#1f2430;--muted:#545b6b;--line:#dfe2e8;--accent:#1d6b3a}"
+        "*{box-sizing:border-box}"
+        "body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:1.5rem;"
+        "background:#f3f4f7;color:var(--ink);font:17px/1.55 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
+        "main{width:100%;max-width:30rem;background:#fff;border:1px solid var(--line);border-top:4px solid "
+        "var(--accent);border-radius:10px;padding:2rem 2rem 1.5rem;box-shadow:0 2px 12px rgba(20,24,40,.06)}"
+        "main.problem{--accent:#b3261e}"
+        "h1{margin:0 0 .75rem;font-size:1.5rem;line-height:1.25}"
+        "p{margin:0 0 1rem}"
+        "footer{margin-top:1.5rem;padding-top:1rem;border-top:1px solid var(--line);color:var(--muted);"
+        "font-size:.85rem}"
+    )
+    kind = "problem" if status >= 400 else "done"
     doc = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{style}</style></head>"
+        f"<body><main class={kind}><h1>{html.escape(title)}</h1>{body}"
+        "<footer>Company connection to Remote</footer></main></body></html>"
     )
     return HTMLResponse(doc, status_code=status, headers=SECURITY_HEADERS)
 

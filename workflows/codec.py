@@ -51,7 +51,7 @@ _TAG_SIZE = 16
 
 GENERATE_HINT = (
     "set it to one or more 'kid:base64key' entries, current key first; make a key with "
-    "python -c \"from workflows.codec import generate_key; print(generate_key('k1'))\""
+    '`remote-oauth keygen` (e.g. export REMOTE_OAUTH_CODEC_KEYS="$(remote-oauth keygen k1)")'
 )
 """How to make a key, for messages about missing keys (no key material in it)."""
 
