@@ -55,7 +55,7 @@ CODEC_KEYS = Requirement(
 )
 CONNECT_KEYS = Requirement(
     "REMOTE_OAUTH_CONNECT_KEYS or REMOTE_OAUTH_CONNECT_KEYS_FILE",
-    'the key of signed connect links, the same wherever links are made: export '
+    "the key of signed connect links, the same wherever links are made: export "
     'REMOTE_OAUTH_CONNECT_KEYS="$(remote-oauth keygen --connect)"',
     lambda s: s.connect_keys is not None,
 )
