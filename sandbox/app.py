@@ -13,6 +13,7 @@ from starlette.routing import Route
 from sandbox.admin import admin_routes
 from sandbox.config import SandboxConfig
 from sandbox.consent import authorize_page, decide
+from sandbox.contract import Contract, load_contract
 from sandbox.resources import companies, magic_link
 from sandbox.store import SandboxStore
 from sandbox.token_endpoint import token_endpoint
@@ -26,17 +27,28 @@ async def _magic_landing(request: Request) -> Response:
     return HTMLResponse("<!doctype html><title>Signed in</title><p>Signed in to the Remote sandbox.</p>")
 
 
-def create_app(config: SandboxConfig | None = None, *, clock: Callable[[], float] = time.time) -> Starlette:
-    """A fresh sandbox with its own state (``app.state.sandbox``), on ``clock`` for every time rule."""
+def create_app(
+    config: SandboxConfig | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    contract: Contract | None = None,
+) -> Starlette:
+    """A fresh sandbox with its own state (``app.state.sandbox``), on ``clock`` for every time rule.
+
+    The authorize, token and magic-link routes are where the specs put them (``app.state.contract``, by
+    default read from openapi/ through the generated client): a regenerated spec bump moves them.
+    """
+    spec = contract or load_contract()
     routes = [
-        Route("/oauth/authorize", authorize_page, methods=["GET"]),
+        Route(spec.authorize.path, authorize_page, methods=[spec.authorize.method]),
         Route("/oauth/consent", decide, methods=["POST"]),
-        Route("/oauth2/token", token_endpoint, methods=["POST"]),
-        Route("/v1/magic-link", magic_link, methods=["POST"]),
+        Route(spec.token.path, token_endpoint, methods=[spec.token.method]),
+        Route(spec.magic_link.path, magic_link, methods=[spec.magic_link.method]),
         Route("/v1/companies", companies, methods=["GET"]),
         Route("/magic/{link_id}", _magic_landing, methods=["GET"]),
         *admin_routes(),
     ]
     app = Starlette(routes=routes)
+    app.state.contract = spec
     app.state.sandbox = SandboxStore(config or SandboxConfig(), clock=clock)
     return app

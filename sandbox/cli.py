@@ -9,6 +9,7 @@ import typer
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.server import build_server
 
 __all__ = ["sandbox_command"]
@@ -85,8 +86,9 @@ def sandbox_command(
     typer.echo(f"  client secret:  {config.client_secret}")
     for uri in config.redirect_uris:
         typer.echo(f"  redirect URI:   {uri}")
-    typer.echo(f"  authorize:      {base}/oauth/authorize")
-    typer.echo(f"  token:          {base}/oauth2/token")
-    typer.echo(f"  magic link:     {base}/v1/magic-link")
+    spec = load_contract()
+    typer.echo(f"  authorize:      {base}{spec.authorize.path}")
+    typer.echo(f"  token:          {base}{spec.token.path}")
+    typer.echo(f"  magic link:     {base}{spec.magic_link.path}")
     typer.echo(f"  admin API:      {base}/sandbox/  (stats, grants, faults, settings, reset)")
-    build_server(create_app(config), host=host, port=port, log_level="info").run()
+    build_server(create_app(config, contract=spec), host=host, port=port, log_level="info").run()

@@ -16,9 +16,13 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from tests.conftest import TEST_KEYS
 from tests.test_company import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Stack, make_stack
 from workflows.consent import Phase
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CLI = [sys.executable, "-m", "worker.cli"]
 
@@ -102,7 +106,7 @@ async def test_onboard_status_token_offboard(cli: Cli) -> None:
     first, second = await cli("onboard", ref), await cli("onboard", ref)
     assert (first.code, second.code) == (0, 0)
     assert first.out == second.out
-    assert first.out.startswith(f"{cli.stack.sandbox.url}/oauth/authorize?")
+    assert first.out.startswith(f"{cli.stack.sandbox.url}{SPEC.authorize.path}?")
 
     link = await cli.stack.oauth.onboard(ref)
     assert (await cli.stack.oauth.complete_consent(await cli.stack.approve(link))).phase is Phase.ACTIVE
