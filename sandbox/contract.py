@@ -9,17 +9,25 @@ which is also what names the generated client's modules.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import generated_client
-
 __all__ = ["Contract", "ContractError", "Operation", "load_contract", "operations"]
 
-GENERATED = Path(generated_client.__file__).resolve().parent
+
+def _generated_folder() -> Path:
+    """Where the generated client lives, found without importing it (only the activities import it)."""
+    found = importlib.util.find_spec("generated_client")
+    if found is None or not found.submodule_search_locations:
+        raise ImportError("generated_client is not installed: run scripts/regenerate_client")
+    return Path(next(iter(found.submodule_search_locations))).resolve()
+
+
+GENERATED = _generated_folder()
 PARSED_FILE = "openapi.json"
 _METHODS = ("get", "put", "post", "delete", "patch")
 

@@ -33,16 +33,17 @@ MINUTES = 60
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(cwd), "PYTHONDONTWRITEBYTECODE": "1"}
+    """``args`` in the copy, with this venv (same lock file, so scripts/bootstrap installs nothing)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(cwd),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "REMOTE_OAUTH_VENV": sys.prefix,
+    }
+    command = [str(cwd / args[0]), *args[1:]] if args[0].startswith("scripts/") else [sys.executable, *args]
     # Each step is bounded: a hung server fails this test instead of the whole run.
     return subprocess.run(
-        [sys.executable, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=5 * MINUTES,
-        check=False,
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=5 * MINUTES, check=False
     )
 
 
@@ -54,7 +55,8 @@ def test_going_live_regenerates_and_the_whole_flow_passes(tmp_path: Path) -> Non
     seed = (copy / "openapi" / "seed" / "remote-oauth-api.yml").read_text(encoding="utf-8")
     live = dialect.live_spec(seed)
 
-    regenerated = _run("scripts/regenerate_client.py", "--dialect", "live", cwd=copy)
+    assert (Path(sys.prefix) / ".lock-sha256").is_file(), "run the tests in the venv scripts/bootstrap made"
+    regenerated = _run("scripts/regenerate_client", "--dialect", "live", cwd=copy)  # the README's command
     assert regenerated.returncode == 0, regenerated.stderr
     assert (copy / "openapi" / "remote-oauth-api.yml").read_text(encoding="utf-8") == live
     printed = regenerated.stdout.splitlines()
@@ -68,7 +70,7 @@ def test_going_live_regenerates_and_the_whole_flow_passes(tmp_path: Path) -> Non
     )
     assert '"url": "/auth/oauth2/token"' in token_endpoint.read_text(encoding="utf-8")
 
-    checked = _run("scripts/regenerate_client.py", "--check", cwd=copy)
+    checked = _run("scripts/regenerate_client", "--check", cwd=copy)
     assert checked.returncode == 0, checked.stderr
     typed = _run("-m", "mypy", "--no-incremental", "generated_client", "workflows/activities.py", cwd=copy)
     assert typed.returncode == 0, typed.stdout
