@@ -9,7 +9,7 @@ import typer
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
-from sandbox.contract import load_contract
+from sandbox.contract import ContractError, load_contract
 from sandbox.server import build_server
 
 __all__ = ["sandbox_command"]
@@ -86,7 +86,11 @@ def sandbox_command(
     typer.echo(f"  client secret:  {config.client_secret}")
     for uri in config.redirect_uris:
         typer.echo(f"  redirect URI:   {uri}")
-    spec = load_contract()
+    try:
+        spec = load_contract()
+    except ContractError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"  authorize:      {base}{spec.authorize.path}")
     typer.echo(f"  token:          {base}{spec.token.path}")
     typer.echo(f"  magic link:     {base}{spec.magic_link.path}")

@@ -185,9 +185,7 @@ def check(specs: list[Spec], out_dir: Path, config: Path) -> list[str]:
             if not current.is_dir():
                 problems.append(f"{spec.path.name} has no generated package: run scripts/regenerate_client")
                 continue
-            # An --allow-unbumped regeneration is reproduced as such while the spec stays what it was.
-            unbumped = stamp is not None and stamp.unbumped and stamp.sha256 == spec.sha256
-            fresh = generate(spec, Path(tmp), config, unbumped=unbumped)
+            fresh = generate(spec, Path(tmp), config, unbumped=_still_unbumped(stamp, spec))
             diff = _differences(current, fresh)
             if not diff:
                 continue
@@ -208,6 +206,11 @@ def check(specs: list[Spec], out_dir: Path, config: Path) -> list[str]:
                     f"({', '.join(diff[:5])}): never edit it by hand; run scripts/regenerate_client"
                 )
     return problems
+
+
+def _still_unbumped(stamp: Stamp | None, spec: Spec) -> bool:
+    """An --allow-unbumped regeneration stays on record while the spec is the one it was built from."""
+    return stamp is not None and stamp.unbumped and stamp.sha256 == spec.sha256
 
 
 def unbumped_edits(specs: list[Spec], out_dir: Path) -> list[Spec]:
@@ -258,7 +261,8 @@ def regenerate(specs: list[Spec], out_dir: Path, config: Path, *, allow_unbumped
     (out_dir / "__init__.py").write_text(PACKAGE_DOC, encoding="utf-8")
     for spec in specs:
         lines = summary(spec, out_dir)
-        generate(spec, out_dir, config, unbumped=spec in unbumped)
+        stamp = read_stamp(out_dir / spec.package)
+        generate(spec, out_dir, config, unbumped=spec in unbumped or _still_unbumped(stamp, spec))
         print("\n".join(lines))
         print(f"  generated generated_client/{spec.package}")
     return 0

@@ -81,6 +81,8 @@ def test_allow_unbumped_is_recorded_and_checked(
     )
     assert "SPEC_UNBUMPED = True\n" in (out / "remote_magic_link_api" / "spec.py").read_text()
     assert regenerate_client.main(["--check", "--specs", str(specs), "--out", str(out)]) == 0
+    assert regenerate_client.main(["--specs", str(specs), "--out", str(out)]) == 0  # the record stays
+    assert regenerate_client.read_stamp(out / "remote_magic_link_api") == stamp
 
     spec.write_text(
         spec.read_text(encoding="utf-8").replace("Make A Link", "Make One Link"), encoding="utf-8"
