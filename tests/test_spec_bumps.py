@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import shutil
@@ -38,6 +39,15 @@ def repo(tmp_path: Path) -> tuple[Path, Path]:
     return specs, out
 
 
+@pytest.fixture
+def magic_repo(repo: tuple[Path, Path]) -> tuple[Path, Path]:
+    """``repo`` with the magic-link spec alone, so each regeneration generates one package."""
+    specs, out = repo
+    (specs / "remote-oauth-api.yml").unlink()
+    shutil.rmtree(out / "remote_oauth_api")
+    return specs, out
+
+
 def _digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
@@ -53,10 +63,10 @@ def _edit_summary(spec: Path) -> None:
 
 
 def test_an_edit_without_a_bump_is_refused(
-    repo: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    magic_repo: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A plain regeneration refuses a changed spec at the same info.version and writes nothing."""
-    specs, out = repo
+    specs, out = magic_repo
     _edit_summary(specs / "remote-magic-link-api.yml")
     before = _digest(out)
     assert regenerate_client.main(["--specs", str(specs), "--out", str(out)]) == 1
@@ -68,10 +78,10 @@ def test_an_edit_without_a_bump_is_refused(
 
 
 def test_allow_unbumped_is_recorded_and_checked(
-    repo: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    magic_repo: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--allow-unbumped regenerates, the stamp says so, --check accepts it, and the next edit is refused again."""
-    specs, out = repo
+    specs, out = magic_repo
     spec = specs / "remote-magic-link-api.yml"
     _edit_summary(spec)
     assert regenerate_client.main(["--specs", str(specs), "--out", str(out), "--allow-unbumped"]) == 0
@@ -161,3 +171,23 @@ def test_live_dialect_regenerates_and_checks_clean(
     assert regenerate_client.main(["--check", "--specs", str(specs), "--out", str(out)]) == 0
     endpoint = (out / "remote_oauth_api" / "api" / "o_auth" / "exchange_o_auth_token.py").read_text()
     assert '"url": "/auth/oauth2/token"' in endpoint
+
+
+def test_the_summary_names_operations_schemas_and_fields() -> None:
+    """A new operation or schema is one line; a field removed, added or nested is named with its schema."""
+    old = _load((SPECS / "remote-magic-link-api.yml").read_text(encoding="utf-8"))
+    new = copy.deepcopy(old)
+    schemas = new["components"]["schemas"]
+    del schemas["MagicLinkParams"]["properties"]["path"]
+    data = schemas["MagicLinkResponse"]["properties"]["data"]
+    data["properties"]["expires_at"] = {"type": "string", "format": "date-time"}
+    data["required"].append("expires_at")
+    schemas["Audit"] = {"type": "object", "properties": {"at": {"type": "string"}}}
+    new["paths"]["/v1/magic-links"] = {"get": {"operationId": "listMagicLinks", "responses": {"200": {}}}}
+    assert describe_changes(old, new) == [
+        "+ operation listMagicLinks: GET /v1/magic-links",
+        "+ schema Audit: object",
+        "- schema MagicLinkParams field path: string, pattern ^(/[A-Za-z0-9_-]+)+$, default /dashboard",
+        "+ schema MagicLinkResponse field data.expires_at: string, format date-time, required",
+    ]
+    assert describe_changes(old, old) == []
