@@ -19,9 +19,13 @@ from temporalio.testing import ActivityEnvironment
 from bench.figures import Figure, stopwatch
 from bench.floor import FloorWorkflow, Nothing
 from bench.stack import REDIRECT_URI, BenchStack, fresh_code, settings_for
+from sandbox.contract import load_contract
 from workflows.activities import TokenActivities
 from workflows.activity_types import ExchangeCodeInput
 from workflows.consent import Callback, FreshnessRequest
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 __all__ = ["exchange", "onboarding", "throughput", "token_use"]
 
@@ -60,7 +64,7 @@ async def exchange(stack: BenchStack, samples: int) -> list[Figure]:
     The raw POST runs bare: the floor pays no harness.
     """
     settings = settings_for(stack.sandbox)
-    url = f"{stack.sandbox.url}/oauth2/token"
+    url = f"{stack.sandbox.url}{SPEC.token.path}"
     config = stack.sandbox.store.initial_config
     async with TokenActivities.http_client(settings) as activity_http, httpx.AsyncClient() as raw:
         acts = TokenActivities(settings, activity_http)

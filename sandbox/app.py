@@ -14,6 +14,7 @@ from starlette.routing import Route
 from sandbox.admin import admin_routes
 from sandbox.config import SandboxConfig
 from sandbox.consent import authorize_page, decide
+from sandbox.contract import Contract, load_contract
 from sandbox.resources import companies, magic_link
 from sandbox.state_file import SaveBeforeAnswering, StateFile
 from sandbox.store import SandboxStore
@@ -33,17 +34,21 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
     state_file: StateFile | None = None,
+    contract: Contract | None = None,
 ) -> Starlette:
     """A sandbox with its own state (``app.state.sandbox``), on ``clock`` for every time rule.
 
     With ``state_file`` the state starts from that file and is saved to it as it changes; without, it lives
-    in memory only (tests, benchmarks).
+    in memory only (tests, benchmarks). The authorize, token and magic-link routes are where the specs put
+    them (``app.state.contract``, by default read from openapi/ through the generated client): a regenerated
+    spec bump moves them.
     """
+    spec = contract or load_contract()
     routes = [
-        Route("/oauth/authorize", authorize_page, methods=["GET"]),
+        Route(spec.authorize.path, authorize_page, methods=[spec.authorize.method]),
         Route("/oauth/consent", decide, methods=["POST"]),
-        Route("/oauth2/token", token_endpoint, methods=["POST"]),
-        Route("/v1/magic-link", magic_link, methods=["POST"]),
+        Route(spec.token.path, token_endpoint, methods=[spec.token.method]),
+        Route(spec.magic_link.path, magic_link, methods=[spec.magic_link.method]),
         Route("/v1/companies", companies, methods=["GET"]),
         Route("/magic/{link_id}", _magic_landing, methods=["GET"]),
         *admin_routes(),
@@ -52,7 +57,12 @@ def create_app(
     middleware = []
     if state_file is not None:
         state_file.load(store)
-        middleware.append(Middleware(SaveBeforeAnswering, store=store, state_file=state_file))
+        middleware.append(
+            Middleware(
+                SaveBeforeAnswering, store=store, state_file=state_file, authorize_path=spec.authorize.path
+            )
+        )
     app = Starlette(routes=routes, middleware=middleware)
+    app.state.contract = spec
     app.state.sandbox = store
     return app

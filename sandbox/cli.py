@@ -10,6 +10,7 @@ import typer
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.contract import ContractError, load_contract
 from sandbox.server import build_server
 from sandbox.state_file import StateFile
 
@@ -94,14 +95,19 @@ def sandbox_command(
     typer.echo(f"  client secret:  {config.client_secret}")
     for uri in config.redirect_uris:
         typer.echo(f"  redirect URI:   {uri}")
-    typer.echo(f"  authorize:      {base}/oauth/authorize")
-    typer.echo(f"  token:          {base}/oauth2/token")
-    typer.echo(f"  magic link:     {base}/v1/magic-link")
+    try:
+        spec = load_contract()
+    except ContractError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"  authorize:      {base}{spec.authorize.path}")
+    typer.echo(f"  token:          {base}{spec.token.path}")
+    typer.echo(f"  magic link:     {base}{spec.magic_link.path}")
     typer.echo(f"  admin API:      {base}/sandbox/  (stats, grants, faults, settings, reset)")
     saved = None if state_file is None else StateFile(state_file)
     if saved is not None:
         typer.echo(f"  state file:     {saved.path}")
-    app = create_app(config, state_file=saved)
+    app = create_app(config, state_file=saved, contract=spec)
     try:
         build_server(app, host=host, port=port, log_level="info").run()
     finally:

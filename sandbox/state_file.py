@@ -95,17 +95,19 @@ class SaveBeforeAnswering:
     """ASGI middleware: a request that may change state has it saved before its answer starts.
 
     Saving before the response (not after) means a client never holds a token the file does not know.
-    Only ``GET /oauth/authorize`` among reads changes anything (an auto-approved consent issues a code).
+    Only the authorize endpoint among reads changes anything (an auto-approved consent issues a code); its
+    path is the spec's (``authorize_path``), so a spec bump that moves it keeps it saved.
     """
 
-    def __init__(self, app: ASGIApp, store: SandboxStore, state_file: StateFile) -> None:
+    def __init__(self, app: ASGIApp, store: SandboxStore, state_file: StateFile, authorize_path: str) -> None:
         self._app = app
         self._store = store
         self._file = state_file
+        self._authorize_path = authorize_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
-            scope["method"] in {"GET", "HEAD"} and scope["path"] != "/oauth/authorize"
+            scope["method"] in {"GET", "HEAD"} and scope["path"] != self._authorize_path
         ):
             await self._app(scope, receive, send)
             return

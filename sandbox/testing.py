@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.server import build_server
 from sandbox.store import SandboxStore
 
@@ -188,7 +189,7 @@ async def connect_company(
         params["company_name"] = company_name
     if scope is not None:
         params["scope"] = scope
-    response = await client.get("/oauth/authorize", params=params)
+    response = await client.get(load_contract().authorize.path, params=params)
     if response.status_code == 200:
         found = _REQUEST_ID.search(response.text)
         if found is None:

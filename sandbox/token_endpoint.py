@@ -1,4 +1,4 @@
-"""``POST /oauth2/token``: client authentication, rate limit, scheduled faults, then the grant."""
+"""The token endpoint (``POST /oauth2/token`` in the seed spec): client authentication, rate limit, faults, the grant."""
 
 from __future__ import annotations
 
@@ -78,12 +78,20 @@ def _required(form: dict[str, str], name: str) -> str:
     return value
 
 
+def _spec_required(form: dict[str, str], claim: ClientClaim, required: tuple[str, ...]) -> None:
+    """The fields the spec requires; a ``client_id`` carried by HTTP Basic counts (RFC 6749 section 2.3.1)."""
+    for name in required:
+        if not (name == "client_id" and claim.basic):
+            _required(form, name)
+
+
 def _perform(store: SandboxStore, request: Request, form: dict[str, str], claim: ClientClaim) -> IssuedTokens:
     """Authenticate and run the grant; synchronous, so it commits atomically."""
     grant_type = _required(form, "grant_type")
     if grant_type not in GRANT_TYPES:
         raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
     authenticate(claim, store.config, secret_required=grant_type != JWT_BEARER)
+    _spec_required(form, claim, request.app.state.contract.token.required)
     scope = form.get("scope") or None
     if grant_type == "authorization_code":
         return grant_code(store, code=_required(form, "code"), redirect_uri=_required(form, "redirect_uri"))

@@ -2,7 +2,11 @@
 
 Each ``openapi/<name>.yml`` becomes the package ``generated_client/<name with _>/``, built by
 openapi-python-client with ``openapi/config.yml`` and stamped with the spec's ``info.version`` and the
-SHA-256 of the spec file (``spec.py``), so a reader and ``--check`` both know what the code came from.
+SHA-256 of the spec file (``spec.py``), so a reader and ``--check`` both know what the code came from. Beside
+it, ``openapi.json`` is the spec as parsed: what the sandbox serves (no YAML parser at run time) and what the
+next regeneration compares against to say what changed. A spec whose content changed under the same
+``info.version`` is refused unless ``--allow-unbumped`` (recorded in the stamp). ``--dialect`` first writes
+``openapi/remote-oauth-api.yml`` from the seed in ``openapi/seed/`` (see regenerate_client_dialect).
 The whole package is removed before generating: ``--overwrite`` would keep stale modules.
 """
 
@@ -11,19 +15,27 @@ from __future__ import annotations
 import argparse
 import filecmp
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from regenerate_client_dialect import DIALECTS, DialectError, write_dialect
+from regenerate_client_diff import describe_changes
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 ROOT = Path(__file__).resolve().parent.parent
 STAMP_FILE = "spec.py"
+PARSED_FILE = "openapi.json"
 PACKAGE_DOC = '"""Clients generated from openapi/ by scripts/regenerate_client; never edit by hand."""\n'
-_VERSION_LINE = re.compile(r"^  version:\s*['\"]?(?P<version>[^'\"\n]+?)['\"]?\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -33,39 +45,64 @@ class Spec:
     path: Path
     version: str
     sha256: str
+    document: dict[str, Any]
+    """The spec as parsed (what ``openapi.json`` holds)."""
 
     @property
     def package(self) -> str:
         return self.path.stem.replace("-", "_")
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """What an existing package says it was generated from."""
+
+    version: str
+    sha256: str
+    unbumped: bool
+
+
 class DriftError(Exception):
-    """generated_client/ does not match openapi/."""
+    """generated_client/ does not match openapi/, or a spec cannot be generated from."""
 
 
 def read_spec(path: Path) -> Spec:
     data = path.read_bytes()
-    match = _VERSION_LINE.search(data.decode("utf-8"))
-    if match is None:
+    try:
+        document = YAML(typ="safe", pure=True).load(data)
+    except YAMLError as err:
+        raise DriftError(f"{path.name} is not valid YAML: {err}") from None
+    info = document.get("info") if isinstance(document, dict) else None
+    if not isinstance(info, dict) or not info.get("version"):
         raise DriftError(f"{path.name} has no info.version")
-    return Spec(path=path, version=match["version"], sha256=hashlib.sha256(data).hexdigest())
+    # An unquoted date is a date to YAML; the version is its text either way.
+    return Spec(
+        path=path, version=str(info["version"]), sha256=hashlib.sha256(data).hexdigest(), document=document
+    )
 
 
 def find_specs(spec_dir: Path) -> list[Spec]:
     return [read_spec(p) for p in sorted(spec_dir.glob("*.yml")) if p.name != "config.yml"]
 
 
-def stamp_text(spec: Spec) -> str:
+def stamp_text(spec: Spec, *, unbumped: bool = False) -> str:
     return (
         f'"""What this package was generated from; written by scripts/regenerate_client."""\n\n'
         f'SPEC_FILE = "{spec.path.name}"\n'
         f'SPEC_VERSION = "{spec.version}"\n'
         f'SPEC_SHA256 = "{spec.sha256}"\n'
+        f"SPEC_UNBUMPED = {unbumped}\n"
+        f'"""True when regenerated with --allow-unbumped: the spec changed without an info.version bump."""\n'
     )
 
 
-def generate(spec: Spec, out_dir: Path, config: Path) -> Path:
-    """Generate one spec's package into ``out_dir`` and stamp it."""
+def parsed_text(spec: Spec) -> str:
+    """The spec as JSON, keys in the spec's order (dates, if any, as their ISO text)."""
+    return json.dumps(spec.document, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def generate(spec: Spec, out_dir: Path, config: Path, *, unbumped: bool = False) -> Path:
+    """Generate one spec's package into ``out_dir``, stamp it and keep the parsed spec beside it."""
     target = out_dir / spec.package
     shutil.rmtree(target, ignore_errors=True)
     generator = Path(sys.executable).with_name("openapi-python-client")
@@ -91,13 +128,21 @@ def generate(spec: Spec, out_dir: Path, config: Path) -> Path:
     )
     if result.returncode != 0:
         raise DriftError(f"openapi-python-client failed on {spec.path.name}:\n{result.stdout}{result.stderr}")
-    (target / STAMP_FILE).write_text(stamp_text(spec), encoding="utf-8")
+    (target / STAMP_FILE).write_text(stamp_text(spec, unbumped=unbumped), encoding="utf-8")
+    (target / PARSED_FILE).write_text(parsed_text(spec), encoding="utf-8")
     return target
 
 
-def _stamped_version(package_dir: Path) -> str | None:
-    match = re.search(r'^SPEC_VERSION = "(.*)"$', _read(package_dir / STAMP_FILE), re.MULTILINE)
-    return match[1] if match else None
+def read_stamp(package_dir: Path) -> Stamp | None:
+    text = _read(package_dir / STAMP_FILE)
+    found = dict(re.findall(r"^(SPEC_\w+) = \"?(.*?)\"?$", text, re.MULTILINE))
+    if "SPEC_VERSION" not in found or "SPEC_SHA256" not in found:
+        return None
+    return Stamp(
+        version=found["SPEC_VERSION"],
+        sha256=found["SPEC_SHA256"],
+        unbumped=found.get("SPEC_UNBUMPED") == "True",
+    )
 
 
 def _read(path: Path) -> str:
@@ -135,15 +180,16 @@ def check(specs: list[Spec], out_dir: Path, config: Path) -> list[str]:
                 )
     with tempfile.TemporaryDirectory(prefix="regen-") as tmp:
         for spec in specs:
-            fresh = generate(spec, Path(tmp), config)
             current = out_dir / spec.package
+            stamp = read_stamp(current)
             if not current.is_dir():
                 problems.append(f"{spec.path.name} has no generated package: run scripts/regenerate_client")
                 continue
+            fresh = generate(spec, Path(tmp), config, unbumped=_still_unbumped(stamp, spec))
             diff = _differences(current, fresh)
             if not diff:
                 continue
-            built = _stamped_version(current)
+            built = stamp.version if stamp else None
             if built != spec.version:
                 problems.append(
                     f"{spec.path.name} is {spec.version} but generated_client was built from {built}: "
@@ -162,6 +208,66 @@ def check(specs: list[Spec], out_dir: Path, config: Path) -> list[str]:
     return problems
 
 
+def _still_unbumped(stamp: Stamp | None, spec: Spec) -> bool:
+    """An --allow-unbumped regeneration stays on record while the spec is the one it was built from."""
+    return stamp is not None and stamp.unbumped and stamp.sha256 == spec.sha256
+
+
+def unbumped_edits(specs: list[Spec], out_dir: Path) -> list[Spec]:
+    """Specs whose content changed since their package was built while ``info.version`` stayed the same."""
+    edited = []
+    for spec in specs:
+        stamp = read_stamp(out_dir / spec.package)
+        if stamp is not None and stamp.sha256 != spec.sha256 and stamp.version == spec.version:
+            edited.append(spec)
+    return edited
+
+
+def _previous_document(package_dir: Path) -> Mapping[str, Any] | None:
+    try:
+        loaded = json.loads(_read(package_dir / PARSED_FILE) or "null")
+    except json.JSONDecodeError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def summary(spec: Spec, out_dir: Path) -> list[str]:
+    """``name: old -> new`` and what changed, from the package about to be replaced."""
+    package_dir = out_dir / spec.package
+    stamp = read_stamp(package_dir)
+    if stamp is None:
+        return [f"{spec.path.name}: new, {spec.version}"]
+    if stamp.sha256 == spec.sha256:
+        return [f"{spec.path.name}: {spec.version}, unchanged"]
+    lines = [f"{spec.path.name}: {stamp.version} -> {spec.version}"]
+    previous = _previous_document(package_dir)
+    if previous is None:
+        return [*lines, f"  (no {PARSED_FILE} in the old package: changes unknown)"]
+    changes = describe_changes(previous, spec.document)
+    return [*lines, *(f"  {line}" for line in changes or ["descriptions or formatting only"])]
+
+
+def regenerate(specs: list[Spec], out_dir: Path, config: Path, *, allow_unbumped: bool) -> int:
+    unbumped = unbumped_edits(specs, out_dir)
+    if unbumped and not allow_unbumped:
+        for spec in unbumped:
+            print(
+                f"{spec.path.name} changed but its info.version is still {spec.version}: bump it, or pass "
+                "--allow-unbumped to regenerate anyway (the stamp records that)",
+                file=sys.stderr,
+            )
+        return 1
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "__init__.py").write_text(PACKAGE_DOC, encoding="utf-8")
+    for spec in specs:
+        lines = summary(spec, out_dir)
+        stamp = read_stamp(out_dir / spec.package)
+        generate(spec, out_dir, config, unbumped=spec in unbumped or _still_unbumped(stamp, spec))
+        print("\n".join(lines))
+        print(f"  generated generated_client/{spec.package}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/regenerate_client",
@@ -171,32 +277,47 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="regenerate into a temp folder; exit 1 on any drift"
     )
     parser.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        help="first write openapi/remote-oauth-api.yml from openapi/seed/: the seed as is, or Remote's live gateway",
+    )
+    parser.add_argument(
+        "--version", help="info.version of the live dialect (default: the seed's with '-live' appended)"
+    )
+    parser.add_argument(
+        "--allow-unbumped",
+        action="store_true",
+        help="regenerate a spec that changed without an info.version bump (recorded in its stamp)",
+    )
+    parser.add_argument(
         "--specs", type=Path, default=ROOT / "openapi", help="folder of specs (default: openapi/)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "generated_client", help="output folder")
     args = parser.parse_args(argv)
+    if args.check and (args.dialect or args.allow_unbumped):
+        parser.error("--check writes nothing: it takes no --dialect or --allow-unbumped")
+    if args.version and args.dialect != "live":
+        parser.error("--version goes with --dialect live")
     config = args.specs / "config.yml"
     try:
+        if args.dialect:
+            written = write_dialect(args.specs, args.dialect, args.version)
+            print(f"wrote {written.name} in the {args.dialect} dialect")
         specs = find_specs(args.specs)
         if not specs:
             raise DriftError(f"no *.yml spec in {args.specs}")
-        if args.check:
-            problems = check(specs, args.out, config)
-            for line in problems:
-                print(line, file=sys.stderr)
-            if not problems:
-                print(
-                    f"generated_client matches {len(specs)} spec(s): "
-                    + ", ".join(f"{s.path.name} {s.version}" for s in specs)
-                )
-            return 1 if problems else 0
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "__init__.py").write_text(PACKAGE_DOC, encoding="utf-8")
-        for spec in specs:
-            generate(spec, args.out, config)
-            print(f"generated generated_client/{spec.package} from {spec.path.name} {spec.version}")
-        return 0
-    except DriftError as err:
+        if not args.check:
+            return regenerate(specs, args.out, config, allow_unbumped=args.allow_unbumped)
+        problems = check(specs, args.out, config)
+        for line in problems:
+            print(line, file=sys.stderr)
+        if not problems:
+            print(
+                f"generated_client matches {len(specs)} spec(s): "
+                + ", ".join(f"{s.path.name} {s.version}" for s in specs)
+            )
+        return 1 if problems else 0
+    except (DriftError, DialectError) as err:
         print(err, file=sys.stderr)
         return 1
 

@@ -19,6 +19,7 @@ from httpcore._synchronization import current_async_library
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from sandbox.contract import load_contract
 from workflows.activities import (
     AssertionInput,
     ClientCredentialsInput,
@@ -32,6 +33,9 @@ from workflows.activities import (
 from workflows.errors import ErrorType
 from workflows.settings import Settings
 from workflows.tokens import TokenGrant
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 NOW = datetime(2026, 5, 22, 12, 0, tzinfo=UTC)
 CLIENT_SECRET = "s3cr:et/&+ with spaces"
@@ -116,7 +120,7 @@ async def test_exchange_code_posts_the_spec_form_with_client_secret_post() -> No
     body = {**TOKEN, "refresh_token": "rt-1", "company_id": COMPANY, "user_id": USER, "extra": True}
     grant, gateway = await run("exchange_code", ExchangeCodeInput(code="code-1"), ok(body))
     request = gateway.requests[0]
-    assert (request.method, str(request.url)) == ("POST", "https://gateway.test/oauth2/token")
+    assert (request.method, str(request.url)) == ("POST", "https://gateway.test" + SPEC.token.path)
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert "authorization" not in request.headers
     assert gateway.form() == {
@@ -403,7 +407,7 @@ async def test_magic_link_sends_the_spec_body_with_the_bearer_token() -> None:
         answer,
     )
     request = gateway.requests[0]
-    assert (request.method, request.url.path) == ("POST", "/v1/magic-link")
+    assert (request.method, request.url.path) == ("POST", SPEC.magic_link.path)
     assert request.headers["authorization"] == "Bearer at-1"
     assert json.loads(request.content) == {"user_id": USER, "path": "/a/b_c-1"}
     assert result == MagicLinkResult(url="https://gateway.test/magic/abc")
@@ -484,7 +488,7 @@ async def test_issue_state_builds_the_authorize_url() -> None:
     assert len(issued.state) >= 43
     assert issued.state != again.state
     parts = urlsplit(issued.authorize_url)
-    assert (parts.scheme, parts.netloc, parts.path) == ("https", "gateway.test", "/oauth/authorize")
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "gateway.test", SPEC.authorize.path)
     assert {k: v[0] for k, v in parse_qs(parts.query).items()} == {
         "client_id": "client:1",
         "response_type": "code",

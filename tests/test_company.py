@@ -17,6 +17,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.testing import RunningSandbox, running_sandbox
 from worker.api import Onboarding, RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
@@ -33,6 +34,9 @@ from workflows.consent import (
 from workflows.errors import NotReadyError
 from workflows.schedule import RefreshTiming
 from workflows.settings import Settings
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CLIENT_ID = "remote-oauth-dev"
 CLIENT_SECRET = "dev-secret-not-for-production"
@@ -135,7 +139,7 @@ async def test_onboard_callback_active(stack: Stack) -> None:
     link = await stack.oauth.onboard("acme")
     assert link.phase is Phase.AWAITING_CONSENT
     assert link.authorize_url is not None
-    assert link.authorize_url.startswith(f"{stack.sandbox.url}/oauth/authorize?")
+    assert link.authorize_url.startswith(f"{stack.sandbox.url}{SPEC.authorize.path}?")
     query = parse_qs(urlsplit(link.authorize_url).query)
     assert query["client_id"] == [CLIENT_ID]
     assert query["redirect_uri"] == [REDIRECT_URI]

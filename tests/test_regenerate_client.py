@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -45,10 +46,18 @@ def isolated_import(tmp_path: Path) -> Iterator[Path]:
         del sys.modules[name]
 
 
+SPECS = ROOT / "openapi"
+OAUTH = regenerate_client.read_spec(SPECS / "remote-oauth-api.yml")
+"""The OAuth spec as committed (seed or live dialect): versions and paths come from here, never from the test."""
+
+
 def _bump(spec: Path, version: str) -> None:
     text = spec.read_text(encoding="utf-8")
-    text = text.replace("version: '2026-05-22'", f"version: '{version}'", 1)
-    # An optional response property, as Remote adds them: the live gateway's `user_id`.
+    current = regenerate_client.read_spec(spec).version
+    text = re.sub(
+        rf"^  version: '?{re.escape(current)}'?$", f"  version: '{version}'", text, count=1, flags=re.M
+    )
+    # An optional response property, as Remote adds them.
     anchor = "                  company_id: { type: string, format: uuid"
     assert anchor in text
     text = text.replace(anchor, "                  granted_at: { type: string }\n" + anchor, 1)
@@ -65,29 +74,31 @@ def test_stamp_records_version_and_hash() -> None:
     from generated_client.remote_magic_link_api import spec as magic_stamp
     from generated_client.remote_oauth_api import spec as oauth_stamp
 
-    oauth_file = ROOT / "openapi" / "remote-oauth-api.yml"
-    assert oauth_stamp.SPEC_FILE == "remote-oauth-api.yml"
-    assert oauth_stamp.SPEC_VERSION == "2026-05-22"
-    assert hashlib.sha256(oauth_file.read_bytes()).hexdigest() == oauth_stamp.SPEC_SHA256
-    assert magic_stamp.SPEC_FILE == "remote-magic-link-api.yml"
-    assert magic_stamp.SPEC_VERSION == "2026-05-22"
+    magic = regenerate_client.read_spec(SPECS / "remote-magic-link-api.yml")
+    stamps = {
+        s.SPEC_FILE: (s.SPEC_VERSION, s.SPEC_SHA256, s.SPEC_UNBUMPED) for s in (oauth_stamp, magic_stamp)
+    }
+    assert stamps == {
+        "remote-oauth-api.yml": (OAUTH.version, OAUTH.sha256, False),
+        "remote-magic-link-api.yml": (magic.version, magic.sha256, False),
+    }
 
 
 def test_seed_spec_is_byte_identical() -> None:
-    """openapi/remote-oauth-api.yml is the seed's spec part, byte for byte."""
+    """openapi/seed/remote-oauth-api.yml is the seed's spec part, byte for byte."""
     seeds = sorted((ROOT.parent / "shared" / "seeds").glob("*.txt"))
     if not seeds:
         pytest.skip("../shared/seeds is not beside this checkout")
     seed = seeds[0].read_bytes()
-    assert (ROOT / "openapi" / "remote-oauth-api.yml").read_bytes() == seed[seed.index(b"openapi: 3.1.0") :]
+    assert (SPECS / "seed" / "remote-oauth-api.yml").read_bytes() == seed[seed.index(b"openapi: 3.1.0") :]
 
 
 def test_check_names_the_bumped_spec(spec_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A version bump without regeneration fails the check with the spec, both versions and the fix."""
-    _bump(spec_copy / "remote-oauth-api.yml", "2026-06-01")
+    _bump(spec_copy / "remote-oauth-api.yml", "2099-01-01")
     assert regenerate_client.main(["--check", "--specs", str(spec_copy)]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "remote-oauth-api.yml is 2026-06-01 but generated_client was built from 2026-05-22: "
+        f"remote-oauth-api.yml is 2099-01-01 but generated_client was built from {OAUTH.version}: "
         "run scripts/regenerate_client"
     ]
 
@@ -118,13 +129,13 @@ def test_check_catches_hand_edits(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_spec_bump_end_to_end(spec_copy: Path, isolated_import: Path) -> None:
     """Bump a copy of the spec with a new optional field: regeneration parses it and restamps; main is untouched."""
     committed = _tree_digest(ROOT / "generated_client")
-    _bump(spec_copy / "remote-oauth-api.yml", "2026-06-01")
+    _bump(spec_copy / "remote-oauth-api.yml", "2099-01-01")
 
     assert regenerate_client.main(["--specs", str(spec_copy), "--out", str(isolated_import)]) == 0
     assert regenerate_client.main(["--check", "--specs", str(spec_copy), "--out", str(isolated_import)]) == 0
 
     stamp = importlib.import_module("remote_oauth_api.spec")
-    assert stamp.SPEC_VERSION == "2026-06-01"
+    assert stamp.SPEC_VERSION == "2099-01-01"
     models = importlib.import_module("remote_oauth_api.models")
     parsed = models.ExchangeOAuthTokenResponse200.from_dict(
         {"access_token": "a", "token_type": "bearer", "expires_in": 60, "granted_at": "2026-06-01T00:00:00Z"}

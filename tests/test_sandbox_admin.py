@@ -11,7 +11,11 @@ import pytest
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.testing import FakeClock, asgi_client, connect_company
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CONFIG = SandboxConfig()
 SECRET_FORM = {"client_id": CONFIG.client_id, "client_secret": CONFIG.client_secret}
@@ -43,14 +47,14 @@ async def connect(client: httpx.AsyncClient, company_name: str = "Acme") -> dict
         "code": code,
         "redirect_uri": CONFIG.redirect_uris[0],
     }
-    body: dict[str, Any] = (await client.post("/oauth2/token", data=data)).json()
+    body: dict[str, Any] = (await client.post(SPEC.token.path, data=data)).json()
     return body
 
 
 async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
     """One refresh request."""
     data = {**SECRET_FORM, "grant_type": "refresh_token", "refresh_token": refresh_token}
-    return await client.post("/oauth2/token", data=data)
+    return await client.post(SPEC.token.path, data=data)
 
 
 async def test_stats_count_requests_by_grant_type_and_responses_by_status(sandbox: Sandbox) -> None:
@@ -58,7 +62,7 @@ async def test_stats_count_requests_by_grant_type_and_responses_by_status(sandbo
     tokens = await connect(sandbox.client)
     await refresh(sandbox.client, tokens["refresh_token"])
     await refresh(sandbox.client, "made-up")
-    await sandbox.client.post("/oauth2/token", data={"grant_type": "password"})
+    await sandbox.client.post(SPEC.token.path, data={"grant_type": "password"})
     stats = (await sandbox.client.get("/sandbox/stats")).json()
     assert stats == {
         "token_requests": {

@@ -12,7 +12,11 @@ import pytest
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.testing import FakeClock, asgi_client, connect_company, hs256_assertion
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CONFIG = SandboxConfig()
 SECRET_FORM = {"client_id": CONFIG.client_id, "client_secret": CONFIG.client_secret}
@@ -39,14 +43,14 @@ async def company_tokens(
         "code": code,
         "redirect_uri": CONFIG.redirect_uris[0],
     }
-    body: dict[str, Any] = (await client.post("/oauth2/token", data=data)).json()
+    body: dict[str, Any] = (await client.post(SPEC.token.path, data=data)).json()
     return body
 
 
 async def partner_token(client: httpx.AsyncClient) -> str:
     """A client-credentials token."""
     data = {**SECRET_FORM, "grant_type": "client_credentials"}
-    token: str = (await client.post("/oauth2/token", data=data)).json()["access_token"]
+    token: str = (await client.post(SPEC.token.path, data=data)).json()["access_token"]
     return token
 
 
@@ -66,7 +70,7 @@ def bearer(token: str) -> dict[str, str]:
 async def magic(sandbox: Sandbox, body: object, token: str | None = None) -> httpx.Response:
     """Ask for a magic link with the company token (or ``token``)."""
     headers = bearer(token or sandbox.tokens["access_token"])
-    return await sandbox.client.post("/v1/magic-link", json=body, headers=headers)
+    return await sandbox.client.post(SPEC.magic_link.path, json=body, headers=headers)
 
 
 async def employment(sandbox: Sandbox, status: str) -> str:
@@ -147,7 +151,7 @@ async def test_partner_and_assertion_tokens_are_403(sandbox: Sandbox) -> None:
         "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
         "assertion": hs256_assertion(claims, CONFIG.client_secret),
     }
-    assertion_token = (await sandbox.client.post("/oauth2/token", data=data)).json()["access_token"]
+    assertion_token = (await sandbox.client.post(SPEC.token.path, data=data)).json()["access_token"]
     body = {"user_id": sandbox.tokens["user_id"]}
     assert (await magic(sandbox, body, await partner_token(sandbox.client))).status_code == 403
     assert (await magic(sandbox, body, assertion_token)).status_code == 403
@@ -171,7 +175,7 @@ async def test_disabled_magic_links_are_403(sandbox: Sandbox) -> None:
 
 async def test_magic_link_without_a_valid_token_is_401(sandbox: Sandbox) -> None:
     """No token or an unknown one is 401 with a message."""
-    no_token = await sandbox.client.post("/v1/magic-link", json={"user_id": sandbox.tokens["user_id"]})
+    no_token = await sandbox.client.post(SPEC.magic_link.path, json={"user_id": sandbox.tokens["user_id"]})
     unknown = await magic(sandbox, {"user_id": sandbox.tokens["user_id"]}, "made-up")
     assert (no_token.status_code, unknown.status_code) == (401, 401)
     assert set(no_token.json()) == {"message"}
@@ -226,11 +230,11 @@ async def test_token_requests_beyond_the_limit_get_429_until_the_window_resets()
     clock = FakeClock()
     async with asgi_client(create_app(SandboxConfig(rate_limit_per_minute=3), clock=clock)) as client:
         data = {**SECRET_FORM, "grant_type": "client_credentials"}
-        passed = [await client.post("/oauth2/token", data=data) for _ in range(3)]
+        passed = [await client.post(SPEC.token.path, data=data) for _ in range(3)]
         clock.advance(20)
-        limited = await client.post("/oauth2/token", data=data)
+        limited = await client.post(SPEC.token.path, data=data)
         clock.advance(40)
-        again = await client.post("/oauth2/token", data=data)
+        again = await client.post(SPEC.token.path, data=data)
         stats = (await client.get("/sandbox/stats")).json()
     assert [r.headers["x-ratelimit-remaining"] for r in passed] == ["2", "1", "0"]
     assert passed[0].headers["x-ratelimit-limit"] == "3"
@@ -245,9 +249,9 @@ async def test_each_claimed_client_id_has_its_own_budget() -> None:
     """Requests claiming another client id do not use up the registered client's budget."""
     async with asgi_client(create_app(SandboxConfig(rate_limit_per_minute=1), clock=FakeClock())) as client:
         stranger = {"client_id": "stranger", "client_secret": "x", "grant_type": "client_credentials"}
-        first_stranger = await client.post("/oauth2/token", data=stranger)
-        second_stranger = await client.post("/oauth2/token", data=stranger)
-        ours = await client.post("/oauth2/token", data={**SECRET_FORM, "grant_type": "client_credentials"})
+        first_stranger = await client.post(SPEC.token.path, data=stranger)
+        second_stranger = await client.post(SPEC.token.path, data=stranger)
+        ours = await client.post(SPEC.token.path, data={**SECRET_FORM, "grant_type": "client_credentials"})
     assert [first_stranger.status_code, second_stranger.status_code, ours.status_code] == [401, 429, 200]
 
 

@@ -16,7 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.testing import FakeClock, asgi_client, hs256_assertion
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 BASE_URL = "http://sandbox.test"
@@ -77,7 +81,7 @@ def claims(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
 async def grant(sandbox: Sandbox, assertion: str, **extra: str) -> httpx.Response:
     """Post an assertion grant, authenticating with client_id only (the JWT carries the proof)."""
     data = {"grant_type": JWT_BEARER, "client_id": CONFIG.client_id, "assertion": assertion, **extra}
-    return await sandbox.client.post("/oauth2/token", data=data)
+    return await sandbox.client.post(SPEC.token.path, data=data)
 
 
 async def error_of(sandbox: Sandbox, assertion: str) -> tuple[int, str]:

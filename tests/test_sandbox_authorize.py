@@ -11,7 +11,11 @@ import pytest
 
 from sandbox.app import create_app
 from sandbox.config import DEFAULT_SCOPE, SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.testing import FakeClock, asgi_client, connect_company
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CONFIG = SandboxConfig()
 REDIRECT = CONFIG.redirect_uris[0]
@@ -55,7 +59,7 @@ async def test_unknown_client_or_redirect_uri_gets_an_error_page_not_a_redirect(
     client: httpx.AsyncClient, overrides: dict[str, str]
 ) -> None:
     """An unverifiable client or redirect URI is a 400 HTML page, never a redirect."""
-    response = await client.get("/oauth/authorize", params=authorize_params(**overrides))
+    response = await client.get(SPEC.authorize.path, params=authorize_params(**overrides))
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/html")
     assert "location" not in response.headers
@@ -65,7 +69,7 @@ async def test_missing_client_id_gets_an_error_page(client: httpx.AsyncClient) -
     """Without client_id there is nobody to redirect to: an error page."""
     params = authorize_params()
     del params["client_id"]
-    response = await client.get("/oauth/authorize", params=params)
+    response = await client.get(SPEC.authorize.path, params=params)
     assert response.status_code == 400
     assert "location" not in response.headers
 
@@ -83,7 +87,7 @@ async def test_other_errors_redirect_with_error_and_state(
     client: httpx.AsyncClient, overrides: dict[str, str], error: str
 ) -> None:
     """A bad response_type or scope goes back to redirect_uri with ``error`` and ``state``."""
-    response = await client.get("/oauth/authorize", params=authorize_params(**overrides))
+    response = await client.get(SPEC.authorize.path, params=authorize_params(**overrides))
     assert response.status_code == 302
     location = response.headers["location"]
     assert location.startswith(REDIRECT + "?")
@@ -97,7 +101,7 @@ async def test_other_errors_redirect_with_error_and_state(
 async def test_consent_page_names_company_and_scopes_with_a_plain_form(client: httpx.AsyncClient) -> None:
     """The page shows the company, each requested scope and Approve/Deny buttons in a POST form."""
     params = authorize_params(company_name="Globex", scope="company:read magic_link:write")
-    response = await client.get("/oauth/authorize", params=params)
+    response = await client.get(SPEC.authorize.path, params=params)
     page = response.text
     assert response.status_code == 200
     assert "<h1>Connect Globex</h1>" in page
@@ -112,7 +116,7 @@ async def test_consent_page_names_company_and_scopes_with_a_plain_form(client: h
 async def test_reflected_values_are_escaped(client: httpx.AsyncClient) -> None:
     """A company name with markup is shown as text, not executed."""
     response = await client.get(
-        "/oauth/authorize", params=authorize_params(company_name="<script>x</script>")
+        SPEC.authorize.path, params=authorize_params(company_name="<script>x</script>")
     )
     assert "<script>" not in response.text
     assert "Connect &lt;script&gt;x&lt;/script&gt;" in response.text
@@ -120,13 +124,13 @@ async def test_reflected_values_are_escaped(client: httpx.AsyncClient) -> None:
 
 async def test_a_generated_company_name_is_used_when_none_is_given(client: httpx.AsyncClient) -> None:
     """Without company_name the page invents one like ``Acme 3f2a``."""
-    response = await client.get("/oauth/authorize", params=authorize_params())
+    response = await client.get(SPEC.authorize.path, params=authorize_params())
     assert re.search(r"<h1>Connect Acme [0-9a-f]{4}</h1>", response.text)
 
 
 async def test_a_remote_oauth_state_names_the_company(client: httpx.AsyncClient) -> None:
     """A ``<ref>.<random>`` state (remote-oauth's) names the company after the partner's reference."""
-    response = await client.get("/oauth/authorize", params={**authorize_params(), "state": "globex.Zm9v"})
+    response = await client.get(SPEC.authorize.path, params={**authorize_params(), "state": "globex.Zm9v"})
     assert "<title>Connect globex</title>" in response.text
     assert "<h1>Connect globex</h1>" in response.text
 
@@ -161,7 +165,7 @@ async def test_an_existing_query_string_in_redirect_uri_is_kept() -> None:
 
 async def test_a_consent_form_cannot_be_posted_twice(client: httpx.AsyncClient) -> None:
     """The consent request is single-use: a second post is an error page."""
-    page = await client.get("/oauth/authorize", params=authorize_params())
+    page = await client.get(SPEC.authorize.path, params=authorize_params())
     found = re.search(r'name="request_id" value="([^"]+)"', page.text)
     assert found is not None
     form = {"request_id": found.group(1), "decision": "approve"}
@@ -188,7 +192,7 @@ async def test_auto_approve_redirects_without_a_page() -> None:
     """With auto_approve configured, authorize answers with the redirect straight away."""
     config = SandboxConfig(auto_approve=True)
     async with asgi_client(create_app(config, clock=FakeClock())) as client:
-        response = await client.get("/oauth/authorize", params=authorize_params(company_name="Stark"))
+        response = await client.get(SPEC.authorize.path, params=authorize_params(company_name="Stark"))
         listed = (await client.get("/sandbox/companies")).json()["companies"]
     assert response.status_code == 302
     assert set(query_of(response.headers["location"])) == {"code", "state"}
@@ -199,20 +203,20 @@ async def test_auto_approve_0_still_shows_the_page() -> None:
     """``auto_approve=0`` shows the consent page even on an auto-approving sandbox."""
     config = SandboxConfig(auto_approve=True)
     async with asgi_client(create_app(config, clock=FakeClock())) as client:
-        response = await client.get("/oauth/authorize", params=authorize_params(auto_approve="0"))
+        response = await client.get(SPEC.authorize.path, params=authorize_params(auto_approve="0"))
     assert response.status_code == 200
 
 
 async def test_auto_approve_1_is_ignored_unless_configured(client: httpx.AsyncClient) -> None:
     """A query parameter alone cannot skip consent on a sandbox that asks for it."""
-    response = await client.get("/oauth/authorize", params=authorize_params(auto_approve="1"))
+    response = await client.get(SPEC.authorize.path, params=authorize_params(auto_approve="1"))
     assert response.status_code == 200
     assert "Approve" in response.text
 
 
 async def test_consent_page_cannot_be_framed(client: httpx.AsyncClient) -> None:
     """A page framing the consent page (to trick a click on Approve) is refused by CSP and X-Frame-Options."""
-    response = await client.get("/oauth/authorize", params=authorize_params(company_name="Globex"))
+    response = await client.get(SPEC.authorize.path, params=authorize_params(company_name="Globex"))
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "no-referrer"

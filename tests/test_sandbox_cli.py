@@ -11,6 +11,10 @@ from typer.testing import CliRunner
 
 import sandbox.cli
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 # A root app of our own, so these tests do not depend on the rest of the CLI importing cleanly.
 app = typer.Typer()
@@ -79,7 +83,7 @@ def test_defaults_serve_the_dev_client_on_127_0_0_1_8090(servers: list[FakeServe
     assert "client id:      remote-oauth-dev" in result.output
     assert "client secret:  dev-secret-not-for-production" in result.output
     assert "redirect URI:   http://127.0.0.1:8000/oauth/callback" in result.output
-    assert "token:          http://127.0.0.1:8090/oauth2/token" in result.output
+    assert f"token:          http://127.0.0.1:8090{SPEC.token.path}" in result.output
 
 
 def test_options_build_the_configuration(servers: list[FakeServer]) -> None:

@@ -16,7 +16,11 @@ from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.testing import RunningSandbox, running_sandbox_in_thread
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi"
 CONFIG = SandboxConfig(
@@ -44,7 +48,7 @@ def as_registered_client(case: Case[Any]) -> None:
     an unknown client or redirect URI an error page (never a redirect, section 4.1.2.1) and a failed client
     authentication 401 ``invalid_client`` (section 5.2). Both are by design and tested elsewhere.
     """
-    if case.operation.path == "/oauth/authorize":
+    if case.operation.path == SPEC.authorize.path:
         case.query = {
             **(case.query or {}),
             "client_id": CONFIG.client_id,
@@ -57,7 +61,7 @@ def as_registered_client(case: Case[Any]) -> None:
 def authorize_answers_through_the_redirect(ctx: CheckContext, response: Response, case: Case[Any]) -> None:
     """Every authorize response goes back to the registered URI with a code or an error, and the state."""
     del ctx
-    if case.operation.path != "/oauth/authorize" or case.method.upper() != "GET":
+    if case.operation.path != SPEC.authorize.path or case.method.upper() != "GET":
         return  # other methods are schemathesis probing for 405, checked by its own check
     location = response.headers.get("location", [""])[0]
     query = parse_qs(urlsplit(location).query)
@@ -97,7 +101,7 @@ def company_token(sandbox: RunningSandbox) -> str:
         "redirect_uri": CONFIG.redirect_uris[0],
         "company_name": "Conformance Inc",
     }
-    location = httpx.get(f"{sandbox.url}/oauth/authorize", params=params).headers["location"]
+    location = httpx.get(f"{sandbox.url}{SPEC.authorize.path}", params=params).headers["location"]
     code = parse_qs(urlsplit(location).query)["code"][0]
     data = {
         "grant_type": "authorization_code",
@@ -106,7 +110,7 @@ def company_token(sandbox: RunningSandbox) -> str:
         "client_id": CONFIG.client_id,
         "client_secret": CONFIG.client_secret,
     }
-    token: str = httpx.post(f"{sandbox.url}/oauth2/token", data=data).json()["access_token"]
+    token: str = httpx.post(f"{sandbox.url}{SPEC.token.path}", data=data).json()["access_token"]
     return token
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.testing import (
     FakeClock,
     asgi_client,
@@ -19,6 +20,9 @@ from sandbox.testing import (
     running_sandbox_in_thread,
 )
 from sandbox.token_endpoint import ConnectionDroppedError
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CONFIG = SandboxConfig()
 PARTNER = {
@@ -49,7 +53,7 @@ async def exchange_code(client: httpx.AsyncClient, code: str) -> httpx.Response:
         "code": code,
         "redirect_uri": CONFIG.redirect_uris[0],
     }
-    return await client.post("/oauth2/token", data=data)
+    return await client.post(SPEC.token.path, data=data)
 
 
 def parsed(response: httpx.Response) -> object:
@@ -90,8 +94,8 @@ async def test_each_fault_kind_replaces_one_response(kind: str, status: int, che
     app = create_app(CONFIG, clock=FakeClock())
     async with asgi_client(app) as client:
         await schedule(client, kind=kind, count=1)
-        faulty = await client.post("/oauth2/token", data=PARTNER)
-        normal = await client.post("/oauth2/token", data=PARTNER)
+        faulty = await client.post(SPEC.token.path, data=PARTNER)
+        normal = await client.post(SPEC.token.path, data=PARTNER)
     assert faulty.status_code == status
     assert check(faulty)
     assert normal.status_code == 200
@@ -101,14 +105,14 @@ async def test_each_fault_kind_replaces_one_response(kind: str, status: int, che
 async def test_a_503_fault_can_carry_retry_after(client: httpx.AsyncClient) -> None:
     """``retry_after`` on an http_503 fault becomes the Retry-After header."""
     await schedule(client, kind="http_503", count=1, retry_after="12")
-    response = await client.post("/oauth2/token", data=PARTNER)
+    response = await client.post(SPEC.token.path, data=PARTNER)
     assert (response.status_code, response.headers["retry-after"]) == (503, "12")
 
 
 async def test_latency_answers_normally_after_the_delay(client: httpx.AsyncClient) -> None:
     """A latency fault still performs the grant and is used up."""
     await schedule(client, kind="latency", count=1, delay_seconds=0.01)
-    response = await client.post("/oauth2/token", data=PARTNER)
+    response = await client.post(SPEC.token.path, data=PARTNER)
     assert response.status_code == 200
     assert (await client.get("/sandbox/faults")).json() == {"faults": []}
 
@@ -116,17 +120,17 @@ async def test_latency_answers_normally_after_the_delay(client: httpx.AsyncClien
 async def test_count_faults_fire_that_many_times(client: httpx.AsyncClient) -> None:
     """``count: 2`` fails exactly the next two requests."""
     await schedule(client, kind="http_502", count=2)
-    statuses = [(await client.post("/oauth2/token", data=PARTNER)).status_code for _ in range(3)]
+    statuses = [(await client.post(SPEC.token.path, data=PARTNER)).status_code for _ in range(3)]
     assert statuses == [502, 502, 200]
 
 
 async def test_fraction_faults_fire_on_that_share_of_requests(client: httpx.AsyncClient) -> None:
     """``fraction: 0.5`` fails every second request, deterministically, until cleared."""
     await schedule(client, kind="http_500", fraction=0.5)
-    statuses = [(await client.post("/oauth2/token", data=PARTNER)).status_code for _ in range(4)]
+    statuses = [(await client.post(SPEC.token.path, data=PARTNER)).status_code for _ in range(4)]
     listed = (await client.get("/sandbox/faults")).json()["faults"]
     await client.request("DELETE", "/sandbox/faults", json={})
-    after = (await client.post("/oauth2/token", data=PARTNER)).status_code
+    after = (await client.post(SPEC.token.path, data=PARTNER)).status_code
     assert statuses == [200, 500, 200, 500]
     assert [(fault["kind"], fault["fraction"], fault["fired"]) for fault in listed] == [("http_500", 0.5, 2)]
     assert after == 200
@@ -135,9 +139,9 @@ async def test_fraction_faults_fire_on_that_share_of_requests(client: httpx.Asyn
 async def test_grant_type_restricts_a_fault(client: httpx.AsyncClient) -> None:
     """A fault for refresh_token leaves client_credentials requests alone."""
     await schedule(client, kind="http_500", count=1, grant_type="refresh_token")
-    partner = await client.post("/oauth2/token", data=PARTNER)
+    partner = await client.post(SPEC.token.path, data=PARTNER)
     refresh = await client.post(
-        "/oauth2/token", data={**PARTNER, "grant_type": "refresh_token", "refresh_token": "x"}
+        SPEC.token.path, data={**PARTNER, "grant_type": "refresh_token", "refresh_token": "x"}
     )
     assert (partner.status_code, refresh.status_code) == (200, 500)
 
@@ -196,15 +200,15 @@ async def test_commit_then_drop_of_a_rotating_refresh_rotates() -> None:
         await schedule(client, kind="commit_then_drop", count=1)
         data = {**PARTNER, "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
         with pytest.raises(httpx.RemoteProtocolError):
-            await client.post("/oauth2/token", data=data)
-        retry = await client.post("/oauth2/token", data=data)
+            await client.post(SPEC.token.path, data=data)
+        retry = await client.post(SPEC.token.path, data=data)
     assert (retry.status_code, retry.json()["error"]) == (400, "invalid_grant")
 
 
 def test_the_threaded_sandbox_serves_sync_clients() -> None:
     """``running_sandbox_in_thread`` serves plain synchronous httpx and stops on exit."""
     with running_sandbox_in_thread() as sandbox:
-        response = httpx.post(f"{sandbox.url}/oauth2/token", data=PARTNER)
+        response = httpx.post(f"{sandbox.url}{SPEC.token.path}", data=PARTNER)
     assert response.status_code == 200
     with pytest.raises(httpx.ConnectError):
-        httpx.post(f"{sandbox.url}/oauth2/token", data=PARTNER)
+        httpx.post(f"{sandbox.url}{SPEC.token.path}", data=PARTNER)

@@ -13,8 +13,12 @@ import pytest
 
 from sandbox.app import create_app
 from sandbox.config import DEFAULT_SCOPE, SandboxConfig
+from sandbox.contract import load_contract
 from sandbox.store import SandboxStore
 from sandbox.testing import FakeClock, asgi_client, connect_company
+
+SPEC = load_contract()
+"""Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CONFIG = SandboxConfig()
 REDIRECT = CONFIG.redirect_uris[0]
@@ -59,13 +63,13 @@ async def code_for(client: httpx.AsyncClient, company_name: str = "Acme") -> str
 async def exchange(client: httpx.AsyncClient, code: str, **extra: str) -> httpx.Response:
     """Redeem ``code`` with the body secret."""
     fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, **extra}
-    return await client.post("/oauth2/token", data=form(**fields))
+    return await client.post(SPEC.token.path, data=form(**fields))
 
 
 async def refresh(client: httpx.AsyncClient, refresh_token: str, **extra: str) -> httpx.Response:
     """Use a refresh token with the body secret."""
     fields = {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
-    return await client.post("/oauth2/token", data=form(**fields))
+    return await client.post(SPEC.token.path, data=form(**fields))
 
 
 async def tokens(client: httpx.AsyncClient, company_name: str = "Acme") -> dict[str, Any]:
@@ -129,7 +133,7 @@ async def test_code_is_bound_to_its_redirect_uri(sandbox: Sandbox) -> None:
     """A token request with a different redirect_uri than at authorize is invalid_grant."""
     code = await code_for(sandbox.client)
     fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT + "/other"}
-    response = await sandbox.client.post("/oauth2/token", data=form(**fields))
+    response = await sandbox.client.post(SPEC.token.path, data=form(**fields))
     assert (response.status_code, response.json()["error"]) == (400, "invalid_grant")
 
 
@@ -159,7 +163,7 @@ async def test_basic_auth_with_url_encoded_credentials_is_accepted() -> None:
     app = create_app(config, clock=FakeClock())
     async with asgi_client(app) as client:
         response = await client.post(
-            "/oauth2/token",
+            SPEC.token.path,
             data={"grant_type": "client_credentials"},
             headers=basic("partner app", "s:e/cr%t"),
         )
@@ -170,7 +174,7 @@ async def test_basic_auth_with_url_encoded_credentials_is_accepted() -> None:
 async def test_basic_and_body_secret_together_is_invalid_request(sandbox: Sandbox) -> None:
     """One authentication method per request: Basic plus client_secret is invalid_request."""
     response = await sandbox.client.post(
-        "/oauth2/token",
+        SPEC.token.path,
         data=form(grant_type="client_credentials"),
         headers=basic(CONFIG.client_id, CONFIG.client_secret),
     )
@@ -180,7 +184,7 @@ async def test_basic_and_body_secret_together_is_invalid_request(sandbox: Sandbo
 async def test_wrong_basic_secret_is_401_with_a_basic_challenge(sandbox: Sandbox) -> None:
     """A wrong secret over Basic is 401 invalid_client with ``WWW-Authenticate: Basic``."""
     response = await sandbox.client.post(
-        "/oauth2/token", data={"grant_type": "client_credentials"}, headers=basic(CONFIG.client_id, "nope")
+        SPEC.token.path, data={"grant_type": "client_credentials"}, headers=basic(CONFIG.client_id, "nope")
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -190,7 +194,7 @@ async def test_wrong_basic_secret_is_401_with_a_basic_challenge(sandbox: Sandbox
 async def test_wrong_body_secret_is_401_without_a_challenge(sandbox: Sandbox) -> None:
     """A wrong secret in the body is 401 invalid_client and no Basic challenge."""
     data = {"grant_type": "client_credentials", "client_id": CONFIG.client_id, "client_secret": "nope"}
-    response = await sandbox.client.post("/oauth2/token", data=data)
+    response = await sandbox.client.post(SPEC.token.path, data=data)
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
     assert "www-authenticate" not in response.headers
 
@@ -202,21 +206,21 @@ async def test_unknown_client_id_is_401(sandbox: Sandbox) -> None:
         "client_id": "stranger",
         "client_secret": CONFIG.client_secret,
     }
-    response = await sandbox.client.post("/oauth2/token", data=data)
+    response = await sandbox.client.post(SPEC.token.path, data=data)
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
 
 
 async def test_no_client_authentication_is_401(sandbox: Sandbox) -> None:
     """A request with neither Basic nor client_secret is 401 invalid_client."""
     data = {"grant_type": "client_credentials", "client_id": CONFIG.client_id}
-    response = await sandbox.client.post("/oauth2/token", data=data)
+    response = await sandbox.client.post(SPEC.token.path, data=data)
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
 
 
 async def test_body_client_id_must_match_basic(sandbox: Sandbox) -> None:
     """A body client_id that differs from the Basic id is invalid_request."""
     response = await sandbox.client.post(
-        "/oauth2/token",
+        SPEC.token.path,
         data={"grant_type": "client_credentials", "client_id": "someone-else"},
         headers=basic(CONFIG.client_id, CONFIG.client_secret),
     )
@@ -297,7 +301,7 @@ async def test_unknown_refresh_token_is_invalid_grant(sandbox: Sandbox) -> None:
 
 async def test_client_credentials_gives_a_partner_token(sandbox: Sandbox) -> None:
     """A partner token has no company_id, no user_id and no refresh_token."""
-    response = await sandbox.client.post("/oauth2/token", data=form(grant_type="client_credentials"))
+    response = await sandbox.client.post(SPEC.token.path, data=form(grant_type="client_credentials"))
     body = response.json()
     assert response.status_code == 200
     assert body == {
@@ -325,7 +329,7 @@ async def test_client_credentials_gives_a_partner_token(sandbox: Sandbox) -> Non
 )
 async def test_bad_requests_get_rfc_6749_errors(sandbox: Sandbox, fields: dict[str, str], error: str) -> None:
     """Unknown grants and missing parameters are 400 with the RFC 6749 error code."""
-    response = await sandbox.client.post("/oauth2/token", data=form(**fields))
+    response = await sandbox.client.post(SPEC.token.path, data=form(**fields))
     assert response.status_code == 400
     assert response.json()["error"] == error
     assert set(response.json()) == {"error", "error_description"}
@@ -335,12 +339,12 @@ async def test_a_repeated_parameter_is_invalid_request(sandbox: Sandbox) -> None
     """RFC 6749 forbids sending a parameter twice."""
     body = "grant_type=client_credentials&grant_type=refresh_token&client_id=remote-oauth-dev"
     response = await sandbox.client.post(
-        "/oauth2/token", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+        SPEC.token.path, content=body, headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
 
 
 async def test_a_json_body_is_invalid_request(sandbox: Sandbox) -> None:
     """The token endpoint takes form bodies only, as the spec says."""
-    response = await sandbox.client.post("/oauth2/token", json=form(grant_type="client_credentials"))
+    response = await sandbox.client.post(SPEC.token.path, json=form(grant_type="client_credentials"))
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")

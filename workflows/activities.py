@@ -51,6 +51,7 @@ from workflows.consent import company_mismatch_message
 from workflows.errors import ConfigurationError, ErrorType
 from workflows.magic_link_params import magic_link_params
 from workflows.settings import Settings, TokenAuthMethod
+from workflows.spec_model import FieldError, build_model
 from workflows.tokens import MalformedTokenError, TokenGrant, normalise_token_response, token_grant
 from workflows.untrusted import Redactor
 
@@ -220,12 +221,9 @@ class TokenActivities:
             normalised = normalise_token_response(
                 document, default_lifetime=self._settings.default_token_lifetime
             )
-            model = ExchangeOAuthTokenResponse200.from_dict(normalised.document)
-        except MalformedTokenError as err:
+            model = build_model(ExchangeOAuthTokenResponse200, normalised.document)
+        except (MalformedTokenError, FieldError) as err:
             raise classify.malformed(what, str(err), redact) from None
-        except (KeyError, ValueError, TypeError):
-            # Only company_id's UUID format is left for the model to reject.
-            raise classify.malformed(what, "company_id is not a UUID") from None
         if normalised.expires_in_defaulted:
             log.warning(
                 "%s: the response has no expires_in; assuming REMOTE_DEFAULT_TOKEN_LIFETIME (%d s)",
