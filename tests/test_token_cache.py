@@ -11,7 +11,7 @@ from worker.token_cache import TokenCache
 from workflows.tokens import TokenGrant
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-KEY = ("company", "acme")
+KEY = "acme"
 
 
 class Clocks:
@@ -145,11 +145,11 @@ async def test_evicting_a_company_forgets_every_grant_of_its_consent_and_nothing
     await cache.get(KEY, 60, Source(grant("company")), group="acme")
     await cache.get(("assertion", "acme", None, None, None), 60, Source(grant("admin")), group="acme")
     await cache.get(("partner", None), 60, Source(grant("partner")))
-    await cache.get(("company", "globex"), 60, Source(grant("globex")), group="globex")
+    await cache.get("globex", 60, Source(grant("globex")), group="globex")
     cache.evict_group("acme")
     assert cache.fresh(KEY, 0) is None
     assert cache.fresh(("assertion", "acme", None, None, None), 0) is None
-    assert [cache.fresh(k, 0) for k in (("partner", None), ("company", "globex"))] == [
+    assert [cache.fresh(k, 0) for k in (("partner", None), "globex")] == [
         grant("partner"),
         grant("globex"),
     ]
@@ -172,10 +172,10 @@ async def test_the_least_recently_used_grant_goes_beyond_the_size() -> None:
     """At two entries, a third drops the one read least recently."""
     cache = Clocks().cache(max_entries=2)
     for name in ("a", "b"):
-        await cache.get(("company", name), 60, Source(grant(name)))
-    assert cache.fresh(("company", "a"), 60) is not None
-    await cache.get(("company", "c"), 60, Source(grant("c")))
-    assert [cache.fresh(("company", n), 60) is not None for n in ("a", "b", "c")] == [True, False, True]
+        await cache.get(name, 60, Source(grant(name)))
+    assert cache.fresh("a", 60) is not None
+    await cache.get("c", 60, Source(grant("c")))
+    assert [cache.fresh(n, 60) is not None for n in ("a", "b", "c")] == [True, False, True]
     assert len(cache) == 2
 
 

@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -267,13 +268,13 @@ class RemoteOAuth(PartnerApi):
         (no history written) shared by every caller that missed, and only a stale token costs an update:
         the workflow runs at most one refresh however many callers ask at once.
         """
-        key = ("company", company_ref)
-        cached = self._tokens.fresh(key, min_ttl)
+        # The hit path is what a read costs: keyed by the ref itself (other tokens by tuples), and no lambda
+        # here, whose closure cells would be made on every call.
+        cached = self._tokens.fresh(company_ref, min_ttl)
         if cached is not None:
             return cached
-        return await self._tokens.get(
-            key, min_ttl, lambda: self._current_token(company_ref, min_ttl), group=company_ref
-        )
+        fetch = functools.partial(self._current_token, company_ref, min_ttl)
+        return await self._tokens.get(company_ref, min_ttl, fetch, group=company_ref)
 
     async def _current_token(self, company_ref: str, min_ttl: float) -> TokenGrant:
         try:
@@ -301,12 +302,8 @@ class RemoteOAuth(PartnerApi):
         token comes back without a Temporal call.
         """
         request = FreshnessRequest(rejected_token_sha256=digest(rejected))
-        return await self._tokens.replace(
-            ("company", company_ref),
-            rejected,
-            lambda: self._ensure_fresh(company_ref, request),
-            group=company_ref,
-        )
+        fetch = functools.partial(self._ensure_fresh, company_ref, request)
+        return await self._tokens.replace(company_ref, rejected, fetch, group=company_ref)
 
     async def offboard(self, company_ref: str, *, reason: str = "") -> CompanyStatus:
         """Forget the company's tokens and end its workflow; returns its final status."""
