@@ -254,3 +254,14 @@ async def test_no_token_reaches_a_repr() -> None:
     shown += repr(list(cache._entries.values()))
     assert repr(cache) == "TokenCache(entries=1, max_entries=10)"
     assert "secret" not in shown
+
+
+async def test_evicting_one_company_keeps_another_companys_call_in_flight() -> None:
+    """An offboard of one company does not stop the grant another company's caller is fetching from being kept."""
+    cache, gate = Clocks().cache(), asyncio.Event()
+    task = asyncio.ensure_future(cache.get("globex", 60, Source(grant("globex"), gate=gate), group="globex"))
+    await asyncio.sleep(0)
+    cache.evict_group("acme")
+    gate.set()
+    await task
+    assert cache.fresh("globex", 60) == grant("globex")

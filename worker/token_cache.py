@@ -45,6 +45,9 @@ class _Flight:
     rejected: str | None = field(repr=False)
     """The access token a 401 refused, when this call replaces it."""
     group: str | None
+    sent: float
+    """The process's monotonic clock just before the call was sent."""
+    sent_wall: datetime
 
 
 class TokenCache:
@@ -74,7 +77,6 @@ class TokenCache:
         self._wall = wall
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._flights: dict[Hashable, _Flight] = {}
-        self._evictions = 0
         self.fresh = self._hit_path()
 
     def __repr__(self) -> str:
@@ -136,14 +138,12 @@ class TokenCache:
             await asyncio.wait([flight.task])  # its answer may be the rejected token: look again after it
 
     def evict(self, key: Hashable) -> None:
-        """Forget ``key``'s grant; a call in progress for it is not kept when it lands."""
-        self._evictions += 1
+        """Forget ``key``'s grant; a call in progress for it still answers its callers but is not kept."""
         self._entries.pop(key, None)
         self._flights.pop(key, None)
 
     def evict_group(self, group: str) -> None:
         """Forget every grant that depends on this company's consent (offboarded, consented again)."""
-        self._evictions += 1
         for key in [key for key, entry in self._entries.items() if entry.group == group]:
             del self._entries[key]
         for key in [key for key, flight in self._flights.items() if flight.group == group]:
@@ -152,30 +152,27 @@ class TokenCache:
     async def _fly(
         self, key: Hashable, fetch: Fetch, *, min_ttl: float, rejected: str | None, group: str | None
     ) -> TokenGrant:
+        sent, sent_wall = self._clock(), self._wall()
         # A task of its own: a caller cancelled mid-call neither cancels the others' call nor loses its answer.
-        task = asyncio.ensure_future(self._fetch_and_keep(key, fetch, group, self._evictions))
-        flight = _Flight(task=task, min_ttl=min_ttl, rejected=rejected, group=group)
+        task = asyncio.ensure_future(fetch())
+        flight = _Flight(task, min_ttl, rejected, group, sent, sent_wall)
         self._flights[key] = flight
+        # Runs before any caller resumes (added first), so they find the grant kept.
         task.add_done_callback(functools.partial(self._landed, key, flight))
         return await asyncio.shield(task)
 
     def _landed(self, key: Hashable, flight: _Flight, task: asyncio.Future[TokenGrant]) -> None:
-        if self._flights.get(key) is flight:
-            del self._flights[key]
-        if not task.cancelled():
-            task.exception()  # retrieved here: every caller may have been cancelled meanwhile
-
-    async def _fetch_and_keep(
-        self, key: Hashable, fetch: Fetch, group: str | None, evictions: int
-    ) -> TokenGrant:
-        sent, sent_wall = self._clock(), self._wall()
-        grant = await fetch()
-        if evictions == self._evictions and self._max:
-            # Re-anchored on this process's clock from before the call, as the workflows anchor on theirs:
-            # what was left when we asked, and never more than the grant's whole lifetime.
-            left = min(grant.expires_at - sent_wall, grant.expires_at - grant.issued_at)
-            self._entries[key] = _Entry(grant, sent + left.total_seconds(), group)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-        return grant
+        failed = task.cancelled() or task.exception() is not None  # retrieved: its callers may all be gone
+        if self._flights.get(key) is not flight:
+            return  # evicted while in flight (offboard, new consent): its callers have it, nobody else
+        del self._flights[key]
+        if failed or not self._max:
+            return
+        grant = task.result()
+        # Re-anchored on this process's clock from before the call, as the workflows anchor on theirs: what
+        # was left when we asked, and never more than the grant's whole lifetime.
+        left = min(grant.expires_at - flight.sent_wall, grant.expires_at - grant.issued_at)
+        self._entries[key] = _Entry(grant, flight.sent + left.total_seconds(), flight.group)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
