@@ -53,14 +53,15 @@ class _Flight:
 class TokenCache:
     """Grants by key, least recently used dropped beyond ``max_entries`` (0 keeps none: single flight only).
 
-    ``clock`` (monotonic seconds) and ``wall`` (aware UTC) are the process's clocks; tests pass their own.
+    ``clock`` (monotonic seconds) and ``wall`` (aware UTC) are the process's clocks; tests pass their own. For
+    one event loop, like the Temporal client it serves (not thread-safe).
     """
 
     fresh: Callable[[Hashable, float], TokenGrant | None]
     """The cached grant if it stays valid ``min_ttl`` more seconds, else None: the hit path, no await.
 
-    A closure over the entries and the clock rather than a method, because it is what every ``token()``
-    call costs: attribute lookups were a third of a hit.
+    A closure over the entries and the clock rather than a method: it is what every ``token()`` call costs,
+    and the closure saves a method's attribute lookups.
     """
 
     def __init__(
