@@ -10,7 +10,7 @@ import platform
 import sys
 from dataclasses import dataclass
 
-from bench import scenarios
+from bench import scenarios, token_reads
 from bench.figures import Figure, header, row
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
 from worker.shutdown import exit_process
@@ -56,7 +56,7 @@ def machine() -> str:
 
 
 async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> list[Figure]:
-    """Scenarios (1)-(5) on one dev server, each row printed as soon as it is measured; (5) last."""
+    """Scenarios (1)-(6) on one dev server, each row printed as soon as it is measured; (5) last."""
     figures: list[Figure] = []
 
     def show(measured: list[Figure]) -> None:
@@ -72,6 +72,7 @@ async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> lis
                 show(await scenarios.onboarding(stack, sizes.samples))
                 show(await scenarios.throughput(stack, sizes.concurrent))
                 show(await scenarios.token_use(stack, sizes.samples * 5))
+                show(await token_reads.token_reads(stack, sizes.samples))
         if scale:
             from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
 

@@ -18,11 +18,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.stack import time_skipping_server
 from worker import temporal
+from worker.token_cache import TokenCache
 from workflows.codec import Keyring, data_converter
 from workflows.company_effects import SEARCH_ATTRIBUTES
 
 TEST_KEYS = "test-1:Xb6sfxafdYzyfowlIYuiRwC6WWcQxHqIY8o7bXUPxrw="
 """A fixed 256-bit test key, so a failing test's history can be decoded afterwards."""
+
+
+def api_token_cache(env: WorkflowEnvironment) -> TokenCache | None:
+    """The API's token cache on ``env``: none kept on a time-skipping server, whose skipped hours this
+    process's clock never sees (a kept token would outlive the refreshes); the default on the dev server."""
+    return TokenCache(0) if env.supports_time_skipping else None
 
 
 def fresh_task_queue() -> str:

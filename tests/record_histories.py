@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.stack import time_skipping_server
 from sandbox.config import SandboxConfig
-from tests.conftest import TEST_KEYS
+from tests.conftest import TEST_KEYS, api_token_cache
 from tests.test_company import CLIENT_ID, EXACT, TTL, Stack, make_stack
 from worker.api import RemoteOAuth
 from worker.temporal import test_server_binary
@@ -77,7 +77,11 @@ async def company_expired(stack: Stack) -> WorkflowHistory:
 
 def _partner_api(stack: Stack) -> RemoteOAuth:
     return RemoteOAuth(
-        stack.env.client, task_queue=stack.task_queue, company_settings=EXACT, client_id=CLIENT_ID
+        stack.env.client,
+        task_queue=stack.task_queue,
+        company_settings=EXACT,
+        client_id=CLIENT_ID,
+        token_cache=api_token_cache(stack.env),
     )
 
 

@@ -243,7 +243,7 @@ async def test_magic_link_refusals(sandbox: RunningSandbox, leaks: LeakWatch) ->
         await call(leaks, settings, "create_magic_link", request)
     assert err.value.type == ErrorType.REQUEST_REJECTED
     assert "not enabled" in err.value.message
-    await admin(sandbox, "POST", f"/sandbox/companies/{grant.company_id}/revoke")
+    await admin(sandbox, "POST", f"/sandbox/companies/{grant.company_id}/revoke", {})  # JSON-only admin API
     with pytest.raises(ApplicationError) as err:
         await call(leaks, settings, "create_magic_link", request)
     assert (err.value.type, err.value.non_retryable) == (ErrorType.UNAUTHORIZED, True)

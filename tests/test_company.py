@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
 from sandbox.testing import RunningSandbox, running_sandbox
+from tests.conftest import api_token_cache
 from worker.api import Onboarding, RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.company import CompanyConsentWorkflow
@@ -105,6 +106,7 @@ async def make_stack(
                 task_queue=task_queue,
                 company_settings=EXACT,
                 links=ConnectLinks.from_settings(settings),
+                token_cache=api_token_cache(env),
             )
             yield Stack(env=env, sandbox=sandbox, oauth=oauth, http=http, task_queue=task_queue)
 

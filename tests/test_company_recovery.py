@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
+from tests.conftest import api_token_cache
 from tests.test_company import CLIENT_ID, CLIENT_SECRET, CONNECT_KEY, EXACT, REDIRECT_URI, TTL, Stack
 from worker.api import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
@@ -120,7 +121,9 @@ async def scene(
         receiver() as hook,
         httpx.AsyncClient(base_url=sandbox.url) as http,
     ):
-        oauth = RemoteOAuth(env.client, task_queue=task_queue, company_settings=settings)
+        oauth = RemoteOAuth(
+            env.client, task_queue=task_queue, company_settings=settings, token_cache=api_token_cache(env)
+        )
         stack = Stack(env=env, sandbox=sandbox, oauth=oauth, http=http, task_queue=task_queue)
         opts = WorkerOptions(
             task_queue=task_queue,

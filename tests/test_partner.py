@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
+from tests.conftest import api_token_cache
 from worker.api import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.errors import NotReadyError
@@ -69,7 +70,11 @@ async def partner_stack(
         worker(env.client, settings_for(sandbox, config.client_id), task_queue),
     ):
         oauth = RemoteOAuth(
-            env.client, task_queue=task_queue, client_id=config.client_id, partner_settings=partner_settings
+            env.client,
+            task_queue=task_queue,
+            client_id=config.client_id,
+            partner_settings=partner_settings,
+            token_cache=api_token_cache(env),
         )
         yield oauth, http
 

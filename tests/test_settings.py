@@ -204,3 +204,12 @@ def test_connect_links_default_to_the_redirect_uri_origin() -> None:
     assert ConnectLinks.from_settings(Settings.from_env({})) is None
     with pytest.raises(ConfigurationError, match="REMOTE_OAUTH_CONNECT_KEYS key 1 is shorter than 32"):
         ConnectLinks.from_settings(Settings.from_env({**base, "REMOTE_OAUTH_CONNECT_KEYS": "short"}))
+
+
+def test_token_cache_size_sizes_the_apis_cache() -> None:
+    """REMOTE_OAUTH_TOKEN_CACHE_SIZE: 10,000 grants by default, a positive whole number otherwise."""
+    assert Settings.from_env({}).token_cache_size == 10_000
+    assert Settings.from_env({"REMOTE_OAUTH_TOKEN_CACHE_SIZE": "250"}).token_cache_size == 250
+    for bad in ("0", "-5", "1e3", "many"):
+        with pytest.raises(ConfigurationError, match="REMOTE_OAUTH_TOKEN_CACHE_SIZE"):
+            Settings.from_env({"REMOTE_OAUTH_TOKEN_CACHE_SIZE": bad})

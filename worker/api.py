@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from temporalio.service import RPCError
 from worker.auth import DEFAULT_MIN_TTL, BearerAuth, utc_now
 from worker.partner_api import PartnerApi
 from worker.rpc import digest, rpc_error, update_message
+from worker.token_cache import TokenCache
 from workflows.assertion_tokens import (
     AssertionTokenSettings,
 )
@@ -95,7 +97,7 @@ class RemoteOAuth(PartnerApi):
     """Talks to the token workflows through a Temporal client (built with the payload codec).
 
     ``client_id`` (settings' REMOTE_CLIENT_ID) keys the partner-token workflows; only a hash of it reaches
-    Temporal.
+    Temporal. ``token_cache`` holds every token this instance hands out (one instance per process).
     """
 
     def __init__(
@@ -108,8 +110,10 @@ class RemoteOAuth(PartnerApi):
         partner_settings: PartnerSettings | None = None,
         assertion_settings: AssertionTokenSettings | None = None,
         links: ConnectLinks | None = None,
+        token_cache: TokenCache | None = None,
     ) -> None:
         self._client = client
+        self._tokens = TokenCache() if token_cache is None else token_cache
         self._links = links
         self._task_queue = task_queue
         self._company_settings = company_settings or CompanySettings()
@@ -164,6 +168,7 @@ class RemoteOAuth(PartnerApi):
             )
         except WorkflowUpdateFailedError as err:
             raise NotReadyError(update_message(err)) from None
+        self._tokens.evict_group(company_ref)  # a renewal or a pin may have changed the consent
         connect_url, expires_at = None, None
         if link.authorize_url is not None and self._links is not None:
             connect_url, expires_at = self._links.link(company_ref)
@@ -204,11 +209,13 @@ class RemoteOAuth(PartnerApi):
         if ref is None:
             raise NotFoundError("the callback's state was not issued by remote-oauth")
         try:
-            return await self._handle(ref).execute_update(CompanyConsentWorkflow.complete_consent, callback)
+            result = await self._handle(ref).execute_update(CompanyConsentWorkflow.complete_consent, callback)
         except WorkflowUpdateFailedError as err:
             raise NotReadyError(update_message(err)) from None
         except RPCError as err:
             raise rpc_error(err, ref) from None
+        self._tokens.evict_group(ref)  # new consent: a new token, maybe a new admin for assertion tokens
+        return result
 
     async def status(self, company_ref: str, *, rpc_timeout: timedelta | None = None) -> CompanyStatus:
         """The company's state, expiry, next refresh, last error and Remote ids (a query: no history)."""
@@ -257,9 +264,19 @@ class RemoteOAuth(PartnerApi):
     async def token(self, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> TokenGrant:
         """A token valid for at least ``min_ttl`` seconds.
 
-        A query (no history written) serves the common case; only a stale token costs an update, and the
-        workflow runs at most one refresh however many callers ask at once.
+        From this process's token cache when it holds one valid that long (no Temporal call); else one query
+        (no history written) shared by every caller that missed, and only a stale token costs an update:
+        the workflow runs at most one refresh however many callers ask at once.
         """
+        # The hit path is what a read costs: keyed by the ref itself (other tokens by tuples), and no lambda
+        # here, whose closure cells would be made on every call.
+        cached = self._tokens.fresh(company_ref, min_ttl)
+        if cached is not None:
+            return cached
+        fetch = functools.partial(self._current_token, company_ref, min_ttl)
+        return await self._tokens.get(company_ref, min_ttl, fetch, group=company_ref)
+
+    async def _current_token(self, company_ref: str, min_ttl: float) -> TokenGrant:
         try:
             current = await self._handle(company_ref).query(CompanyConsentWorkflow.current_token)
         except RPCError as err:
@@ -279,8 +296,14 @@ class RemoteOAuth(PartnerApi):
             raise rpc_error(err, company_ref) from None
 
     async def token_after_rejection(self, company_ref: str, rejected: TokenGrant) -> TokenGrant:
-        """A new token after a Remote API answered 401 to ``rejected`` (one refresh fleet-wide)."""
-        return await self._ensure_fresh(company_ref, FreshnessRequest(rejected_token_sha256=digest(rejected)))
+        """A new token after a Remote API answered 401 to ``rejected`` (one refresh fleet-wide).
+
+        Evicts exactly ``rejected`` from the token cache; if another caller already replaced it, that
+        token comes back without a Temporal call.
+        """
+        request = FreshnessRequest(rejected_token_sha256=digest(rejected))
+        fetch = functools.partial(self._ensure_fresh, company_ref, request)
+        return await self._tokens.replace(company_ref, rejected, fetch, group=company_ref)
 
     async def offboard(self, company_ref: str, *, reason: str = "") -> CompanyStatus:
         """Forget the company's tokens and end its workflow; returns its final status."""
@@ -290,6 +313,8 @@ class RemoteOAuth(PartnerApi):
             return await handle.result()
         except RPCError as err:
             raise rpc_error(err, company_ref) from None
+        finally:
+            self._tokens.evict_group(company_ref)
 
     async def retry(self, company_ref: str) -> None:
         """Ask a misconfigured company to try again now."""

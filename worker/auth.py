@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 
@@ -17,18 +15,17 @@ DEFAULT_MIN_TTL = 60.0
 """Seconds a token must still be valid when handed out, so a request in flight does not expire."""
 
 
-@dataclass(frozen=True)
-class _Cached:
-    token: TokenGrant
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
 class BearerAuth(httpx.Auth):
-    """Adds a bearer token from ``current``; caches it until near expiry; on a 401 calls ``after_401`` once
-    (shared by every request that saw the same token) and retries."""
+    """Adds a bearer token from ``current``; on a 401 calls ``after_401`` and retries once.
+
+    Keeps no token of its own: ``RemoteOAuth``'s token cache serves every request (one call shared by
+    concurrent misses, one replacement for every request that saw the same rejected token), so every
+    ``auth()`` of a process sees the same token, and an eviction (offboard, 401) reaches them all.
+    """
 
     def __init__(
         self,
@@ -37,29 +34,9 @@ class BearerAuth(httpx.Auth):
         *,
         min_ttl: float = DEFAULT_MIN_TTL,
     ) -> None:
-        self._fetch = current
-        self._replace = after_401
-        self._min_ttl = timedelta(seconds=min_ttl)
-        self._cached: _Cached | None = None
-        self._lock = asyncio.Lock()
-
-    async def _current(self) -> TokenGrant:
-        async with self._lock:
-            cached = self._cached
-            if cached is not None and cached.token.ttl(utc_now()) >= self._min_ttl:
-                return cached.token
-            token = await self._fetch(self._min_ttl.total_seconds())
-            self._cached = _Cached(token)
-            return token
-
-    async def _after_401(self, rejected: TokenGrant) -> TokenGrant:
-        async with self._lock:
-            cached = self._cached
-            if cached is not None and cached.token.access_token != rejected.access_token:
-                return cached.token  # another request already replaced it
-            token = await self._replace(rejected)
-            self._cached = _Cached(token)
-            return token
+        self._current = current
+        self._after_401 = after_401
+        self._min_ttl = min_ttl
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError(
@@ -67,7 +44,7 @@ class BearerAuth(httpx.Auth):
         )
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self._current()
+        token = await self._current(self._min_ttl)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield request
         if response.status_code == 401:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from worker import temporal
 from worker.api import RemoteOAuth
+from worker.token_cache import TokenCache
 from workflows.codec import Keyring
 from workflows.connect_session import ConnectLinks
 from workflows.consent import CompanySettings
@@ -23,14 +25,16 @@ class AppContext:
     settings: Settings
     client: Client
 
-    @property
+    @cached_property
     def oauth(self) -> RemoteOAuth:
+        """One API per context, so its token cache is the process's."""
         return RemoteOAuth(
             self.client,
             task_queue=self.settings.task_queue,
             company_settings=company_settings(self.settings),
             client_id=self.settings.client_id,
             links=ConnectLinks.from_settings(self.settings),
+            token_cache=TokenCache(self.settings.token_cache_size),
         )
 
 

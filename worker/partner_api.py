@@ -5,6 +5,7 @@ that acts for the partner itself or for a subject at a company.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from worker.rpc import digest as _digest
 from worker.rpc import query_or_none as _query_or_none
 from worker.rpc import rpc_error as _rpc_error
 from worker.rpc import update_message as _update_message
+from worker.token_cache import TokenCache
 from workflows.activity_types import MagicLinkInput
 from workflows.assertion import company_manager_subject, employment_subject
 from workflows.assertion_tokens import (
@@ -63,6 +65,7 @@ class PartnerApi:
     _partner_settings: PartnerSettings
     _company_settings: CompanySettings
     _assertion_settings: AssertionTokenSettings
+    _tokens: TokenCache
 
     async def token(self, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> TokenGrant:
         raise NotImplementedError  # RemoteOAuth.token
@@ -98,6 +101,10 @@ class PartnerApi:
             ConfigurationError: no client id was given.
             NotReadyError: the token workflow is misconfigured or cannot get a token now.
         """
+        fetch = functools.partial(self._partner_current, scope, min_ttl)
+        return await self._tokens.get(("partner", normalise_scope(scope)), min_ttl, fetch)
+
+    async def _partner_current(self, scope: str | None, min_ttl: float) -> TokenGrant:
         _, handle = self._partner(scope)
         current = await _query_or_none(handle.query(PartnerTokenWorkflow.current_token))
         if current is not None and current.ttl(utc_now()) >= timedelta(seconds=min_ttl):
@@ -122,7 +129,9 @@ class PartnerApi:
         self, rejected: TokenGrant, scope: str | None = None
     ) -> TokenGrant:
         """A new partner token after a Remote API answered 401 to ``rejected`` (one grant fleet-wide)."""
-        return await self._partner_fresh(scope, FreshnessRequest(rejected_token_sha256=_digest(rejected)))
+        request = FreshnessRequest(rejected_token_sha256=_digest(rejected))
+        fetch = functools.partial(self._partner_fresh, scope, request)
+        return await self._tokens.replace(("partner", normalise_scope(scope)), rejected, fetch)
 
     async def partner_status(self, scope: str | None = None) -> PartnerStatus:
         """The partner token's phase, expiry, next refresh and last error."""
@@ -152,6 +161,8 @@ class PartnerApi:
             return await handle.result()
         except RPCError as err:
             raise _rpc_error(err, f"partner token {handle.id}", "ask for a partner token first") from None
+        finally:
+            self._tokens.evict(("partner", normalise_scope(scope)))
 
     def partner_auth(self, scope: str | None = None, *, min_ttl: float = DEFAULT_MIN_TTL) -> BearerAuth:
         """An ``httpx.Auth`` carrying the partner token."""
@@ -195,14 +206,42 @@ class PartnerApi:
     ) -> TokenGrant:
         """A JWT-bearer token for a subject, shared fleet-wide and reused until near expiry.
 
+        A cache hit costs no call, not even the status query that names ``company_ref``'s admin.
+
         Raises:
             RequestRejectedError: the subject is invalid, or the gateway refused the assertion.
             NotReadyError: ``company_ref`` has not completed consent (no admin user is known).
         """
+        key = ("assertion", company_ref, user_id, employment_id, normalise_scope(scope))
+        request = FreshnessRequest(min_ttl_seconds=min_ttl)
+        fetch = functools.partial(self._assertion_for, company_ref, user_id, employment_id, scope, request)
+        return await self._tokens.get(key, min_ttl, fetch, group=company_ref)
+
+    async def assertion_token_after_rejection(
+        self,
+        rejected: TokenGrant,
+        company_ref: str | None = None,
+        *,
+        user_id: str | None = None,
+        employment_id: str | None = None,
+        scope: str | None = None,
+    ) -> TokenGrant:
+        """A new assertion token after a Remote API answered 401 to ``rejected`` (one mint fleet-wide)."""
+        key = ("assertion", company_ref, user_id, employment_id, normalise_scope(scope))
+        request = FreshnessRequest(rejected_token_sha256=_digest(rejected))
+        fetch = functools.partial(self._assertion_for, company_ref, user_id, employment_id, scope, request)
+        return await self._tokens.replace(key, rejected, fetch, group=company_ref)
+
+    async def _assertion_for(
+        self,
+        company_ref: str | None,
+        user_id: str | None,
+        employment_id: str | None,
+        scope: str | None,
+        request: FreshnessRequest,
+    ) -> TokenGrant:
         subject = await self.assertion_subject(company_ref, user_id=user_id, employment_id=employment_id)
-        return await self._assertion(
-            subject, normalise_scope(scope), FreshnessRequest(min_ttl_seconds=min_ttl)
-        )
+        return await self._assertion(subject, normalise_scope(scope), request)
 
     async def _assertion(self, subject: str, scope: str | None, request: FreshnessRequest) -> TokenGrant:
         workflow_id = assertion_workflow_id(subject, scope)
@@ -241,19 +280,15 @@ class PartnerApi:
         min_ttl: float = DEFAULT_MIN_TTL,
     ) -> BearerAuth:
         """An ``httpx.Auth`` acting as a subject (see ``assertion_token``); a 401 mints once and retries."""
-
-        async def current(ttl: float) -> TokenGrant:
-            subject = await self.assertion_subject(company_ref, user_id=user_id, employment_id=employment_id)
-            return await self._assertion(
-                subject, normalise_scope(scope), FreshnessRequest(min_ttl_seconds=ttl)
-            )
-
-        async def after_401(rejected: TokenGrant) -> TokenGrant:
-            subject = await self.assertion_subject(company_ref, user_id=user_id, employment_id=employment_id)
-            request = FreshnessRequest(rejected_token_sha256=_digest(rejected))
-            return await self._assertion(subject, normalise_scope(scope), request)
-
-        return BearerAuth(current, after_401, min_ttl=min_ttl)
+        return BearerAuth(
+            lambda ttl: self.assertion_token(
+                company_ref, user_id=user_id, employment_id=employment_id, scope=scope, min_ttl=ttl
+            ),
+            lambda rejected: self.assertion_token_after_rejection(
+                rejected, company_ref, user_id=user_id, employment_id=employment_id, scope=scope
+            ),
+            min_ttl=min_ttl,
+        )
 
     # -- magic links ---------------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ Variable                            Meaning                                    D
 ``REMOTE_OAUTH_STATE_TTL``          Seconds a connect link's ``state`` lives   ``900``
 ``REMOTE_OAUTH_TOKEN_RATE_PER_MINUTE`` Fleet-wide gateway calls per minute    ``200`` (Remote allows 250)
 ``REMOTE_OAUTH_MAX_CACHED_WORKFLOWS``  Workflows one worker keeps in memory    ``1000``
+``REMOTE_OAUTH_TOKEN_CACHE_SIZE``   Tokens one process's API keeps in memory   ``10000`` (least recently
+                                    (``worker.token_cache``)                   used beyond it are dropped)
 ``REMOTE_OAUTH_CONNECT_KEYS``       HMAC keys of connect links and browser     none (no connect links; the
 ``REMOTE_OAUTH_CONNECT_KEYS_FILE``  bindings, current first                    web app refuses to start)
 ``REMOTE_OAUTH_CONNECT_TTL``        Seconds a connect link stays valid         ``604800`` (7 days)
@@ -131,6 +133,9 @@ class Settings:
     max_cached_workflows: int = 1000
     """Workflows one worker process keeps in memory (about 0.1 MB each); a company beyond it is replayed
     from its history at its next refresh, which costs CPU instead of memory."""
+    token_cache_size: int = 10_000
+    """Grants one process's ``RemoteOAuth`` keeps in memory (``worker.token_cache``), least recently used
+    dropped first: a hit costs no Temporal call."""
     connect_keys: Secret | None = None
     """HMAC keys of connect sessions and browser bindings (``workflows.connect_session``), current first."""
     connect_ttl: int = 7 * 86400
@@ -181,6 +186,9 @@ class Settings:
             ),
             max_cached_workflows=int(
                 _number(env, "REMOTE_OAUTH_MAX_CACHED_WORKFLOWS", 1000, 1_000_000, unit="workflows")
+            ),
+            token_cache_size=int(
+                _number(env, "REMOTE_OAUTH_TOKEN_CACHE_SIZE", 10_000, 10_000_000, unit="tokens")
             ),
             connect_keys=_secret(env, "REMOTE_OAUTH_CONNECT_KEYS"),
             connect_ttl=int(_number(env, "REMOTE_OAUTH_CONNECT_TTL", 7 * 86400, 90 * 86400)),
