@@ -16,7 +16,7 @@ import typer
 
 from sandbox.cli import sandbox_command
 from worker import cli_partner, context, preflight
-from worker.cli_checks import InputError, check_ref, min_ttl_option, within_lifetime
+from worker.cli_checks import InputError, TokenMinTtl, check_ref, within_lifetime
 from worker.cli_jobs import Ref, jsonable, run_job
 from worker.dev import dev_command
 from worker.shutdown import exit_process
@@ -131,13 +131,7 @@ def status(
 @app.command()
 def token(
     company_ref: Ref,
-    min_ttl: Annotated[
-        float,
-        typer.Option(
-            help="Seconds the token must still be valid (0 to 86400, and at most the token lifetime).",
-            callback=min_ttl_option(86400),
-        ),
-    ] = 60.0,
+    min_ttl: TokenMinTtl = 60.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole grant (expiry, scope, ids).")
     ] = False,

@@ -12,6 +12,7 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import typer
 
@@ -21,6 +22,7 @@ from workflows.tokens import TokenGrant
 
 __all__ = [
     "InputError",
+    "TokenMinTtl",
     "check_path",
     "check_ref",
     "check_uuid",
@@ -93,6 +95,16 @@ def min_ttl_option(upper: int) -> Callable[[float], float]:
         return value
 
     return check
+
+
+TokenMinTtl = Annotated[
+    float,
+    typer.Option(
+        help="Seconds the token must still be valid (0 to 86400, and at most the token lifetime).",
+        callback=min_ttl_option(86400),
+    ),
+]
+"""``--min-ttl`` of the commands that print a kept token (``token``, ``partner-token``)."""
 
 
 async def within_lifetime(

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from worker import context
-from worker.cli_checks import check_path, check_ref, check_uuid, fail, min_ttl_option, within_lifetime
+from worker.cli_checks import (
+    TokenMinTtl,
+    check_path,
+    check_ref,
+    check_uuid,
+    fail,
+    min_ttl_option,
+    within_lifetime,
+)
 from worker.cli_jobs import Ref, print_grant, run_job
 
 
@@ -30,13 +38,7 @@ def partner_token(
     scope: Annotated[
         str | None, typer.Option(help="Scopes of the partner token (default: none asked).")
     ] = None,
-    min_ttl: Annotated[
-        float,
-        typer.Option(
-            help="Seconds the token must still be valid (0 to 86400, and at most the token lifetime).",
-            callback=min_ttl_option(86400),
-        ),
-    ] = 60.0,
+    min_ttl: TokenMinTtl = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole grant (expiry, scope).")] = False,
     stop: Annotated[
         bool, typer.Option("--stop", help="Stop keeping this token fresh instead (its workflow ends).")
