@@ -32,7 +32,7 @@ from workflows.consent import (
     Phase,
     company_workflow_id,
 )
-from workflows.errors import NotReadyError
+from workflows.errors import ErrorType, NotReadyError
 from workflows.schedule import RefreshTiming
 from workflows.settings import Settings
 
@@ -270,8 +270,9 @@ async def test_expired_state_is_rejected(stack: Stack) -> None:
     link = await stack.oauth.onboard("slow")
     callback = await stack.approve(link)
     await stack.env.sleep(timedelta(minutes=16))
-    with pytest.raises(NotReadyError, match="expired"):
+    with pytest.raises(NotReadyError, match="expired") as err:
         await stack.oauth.complete_consent(callback)
+    assert err.value.kind == ErrorType.CONSENT_STATE_EXPIRED  # what the callback page branches on
     assert await accepted_updates(stack.handle("slow")) == 1  # only onboarding's connect_link
     renewed = await stack.oauth.onboard("slow")
     assert renewed.authorize_url not in (None, link.authorize_url)

@@ -262,3 +262,21 @@ async def test_settings_apply_to_onboarding(web: Web) -> None:
     await web.consent(ref)
     status = await web.stack.oauth.status(ref)
     assert status.refresh_policy is EXACT.refresh_policy
+
+
+async def test_a_callback_after_the_state_expired_says_so(
+    own_time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A callback later than REMOTE_OAUTH_STATE_TTL shows "Link expired" (chosen by the workflow's error
+    type, not its wording); a fresh connect link then works."""
+    async with make_stack(own_time_skipping_env, task_queue) as stack:
+        assert stack.oauth.links is not None
+        app = create_web_app(stack.oauth, redirect_uri=REDIRECT_URI, links=stack.oauth.links)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN) as client:
+            web = Web(stack=stack, app=app, client=client)
+            callback = await web.consent("late")
+            await stack.env.sleep(timedelta(minutes=16))
+            page = await client.get(callback)
+            assert (page.status_code, "<h1>Link expired</h1>" in page.text) == (400, True)
+            page = await client.get(await web.consent("late"))
+            assert "<h1>Connected</h1>" in page.text

@@ -27,7 +27,7 @@ from temporalio.service import RPCError
 
 from worker.auth import DEFAULT_MIN_TTL, BearerAuth, utc_now
 from worker.partner_api import PartnerApi
-from worker.rpc import digest, rpc_error, update_message
+from worker.rpc import digest, not_ready, rpc_error, update_message
 from worker.token_cache import TokenCache
 from workflows.assertion_tokens import (
     AssertionTokenSettings,
@@ -211,7 +211,7 @@ class RemoteOAuth(PartnerApi):
         try:
             result = await self._handle(ref).execute_update(CompanyConsentWorkflow.complete_consent, callback)
         except WorkflowUpdateFailedError as err:
-            raise NotReadyError(update_message(err)) from None
+            raise not_ready(err) from None
         except RPCError as err:
             raise rpc_error(err, ref) from None
         self._tokens.evict_group(ref)  # new consent: a new token, maybe a new admin for assertion tokens

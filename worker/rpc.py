@@ -9,13 +9,21 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.errors import NotFoundError
+from workflows.errors import NotFoundError, NotReadyError
 from workflows.tokens import TokenGrant
 
 
 def update_message(err: WorkflowUpdateFailedError) -> str:
     cause = err.cause
     return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+
+
+def not_ready(err: WorkflowUpdateFailedError) -> NotReadyError:
+    """The refusal of an update as ``NotReadyError``, with the workflow's error type when it gave one."""
+    cause = err.cause
+    return NotReadyError(
+        update_message(err), kind=cause.type if isinstance(cause, ApplicationError) else None
+    )
 
 
 def digest(token: TokenGrant) -> str:

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from worker.api import RemoteOAuth
 from workflows.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
 from workflows.consent import Callback, Phase, company_ref_from_state, validate_company_ref
-from workflows.errors import NotFoundError, NotReadyError
+from workflows.errors import ErrorType, NotFoundError, NotReadyError
 from workflows.untrusted import error_code, printable
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str, links: ConnectLinks
         except NotFoundError:
             return _page("Invalid link", _p("This connect link was not issued here. Ask for a new one."), 400)
         except NotReadyError as err:
-            if "expired" in str(err):
+            if err.kind == ErrorType.CONSENT_STATE_EXPIRED:
                 return _page("Link expired", _p("This connect link expired. Ask for a new one."), 400)
             log.info("callback for %s rejected: %s", ref, printable(str(err), 300))
             return _page("Invalid link", _p("This connect link was already used or replaced."), 400)

@@ -132,7 +132,7 @@ class CompanyConsentWorkflow(CompanyState):
             # The validator ran before the lock; a concurrent callback may have used the state meanwhile.
             problem = self._callback_problem(callback)
             if problem is not None:
-                raise ApplicationError(problem, type=ErrorType.CALLBACK_REJECTED, non_retryable=True)
+                raise problem
             self._pending = None
             if callback.error is not None:
                 return await self._on_denied(callback)
@@ -142,7 +142,7 @@ class CompanyConsentWorkflow(CompanyState):
     def _validate_complete_consent(self, callback: Callback) -> None:
         problem = self._callback_problem(callback)
         if problem is not None:
-            raise ValueError(problem)
+            raise problem
 
     @workflow.update
     async def ensure_fresh(self, request: FreshnessRequest) -> TokenGrant:

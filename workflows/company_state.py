@@ -12,6 +12,7 @@ import hmac
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from workflows.consent import (
     Callback,
@@ -92,17 +93,20 @@ class CompanyState:
             consent_deadline=self._consent_deadline,
         )
 
-    def _callback_problem(self, callback: Callback) -> str | None:
-        """Why a callback cannot be accepted, or None; checked before anything is written."""
+    def _callback_problem(self, callback: Callback) -> ApplicationError | None:
+        """Why a callback cannot be accepted (typed, so callers branch on the type), or None; checked
+        before anything is written."""
         pending = self._pending
         if not self._phase.wants_consent or pending is None:
-            return f"company is {self._phase}: it is not waiting for consent"
+            return _rejected(f"company is {self._phase}: it is not waiting for consent")
         if not hmac.compare_digest(callback.state.encode(), pending.state.encode()):
-            return "state does not match this company's open connect link (wrong, reused or replaced)"
+            return _rejected(
+                "state does not match this company's open connect link (wrong, reused or replaced)"
+            )
         if workflow.now() >= pending.expires_at:
-            return "the connect link expired: ask for a new one"
+            return _rejected("the connect link expired: ask for a new one", ErrorType.CONSENT_STATE_EXPIRED)
         if callback.error is None and not callback.code:
-            return "the callback carries neither a code nor an error"
+            return _rejected("the callback carries neither a code nor an error")
         return None
 
     def _needs_refresh(self, request: FreshnessRequest) -> bool:
@@ -150,3 +154,7 @@ class CompanyState:
 
     def _unavailable_reason(self) -> str:
         return unavailable_reason(self._ref, self._phase, self._last_error)
+
+
+def _rejected(message: str, kind: ErrorType = ErrorType.CALLBACK_REJECTED) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)

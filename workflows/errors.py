@@ -32,6 +32,11 @@ class NotFoundError(RemoteOAuthError):
 class NotReadyError(RemoteOAuthError):
     """The workflow exists but cannot give a token now (awaiting consent, revoked, misconfigured...)."""
 
+    def __init__(self, message: str, *, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        """The workflow's ``ErrorType`` for this refusal, when it gave one: branch on this, not the text."""
+
 
 class RequestRejectedError(RemoteOAuthError):
     """The gateway refused a request made on the caller's behalf, for a reason the caller can act on."""
@@ -76,7 +81,9 @@ class ErrorType(StrEnum):
     COMPANY_MISMATCH = "CompanyMismatch"
     """Consent was given for another Remote company than the one the ref is pinned to; nothing was bound."""
     CALLBACK_REJECTED = "CallbackRejected"
-    """A consent callback's state is wrong, reused or expired, or the company is not waiting for consent."""
+    """A consent callback's state is wrong, reused or replaced, or the company is not waiting for consent."""
+    CONSENT_STATE_EXPIRED = "ConsentStateExpired"
+    """A consent callback came after its state's REMOTE_OAUTH_STATE_TTL: the admin needs a new link."""
     TOKEN_UNAVAILABLE = "TokenUnavailable"  # noqa: S105 - an error type, not a secret
     """The workflow has no usable token now (awaiting consent, revoked, misconfigured, failing refresh)."""
     ACTIVITY_FAILED = "ActivityFailed"
