@@ -27,7 +27,7 @@ from temporalio.service import RPCError
 
 from worker.auth import DEFAULT_MIN_TTL, BearerAuth, utc_now
 from worker.partner_api import PartnerApi
-from worker.rpc import digest, not_ready, rpc_error, update_message
+from worker.rpc import digest, not_ready, rpc_error
 from worker.token_cache import TokenCache
 from workflows.assertion_tokens import (
     AssertionTokenSettings,
@@ -51,7 +51,7 @@ from workflows.consent import (
     company_ref_from_state,
     company_workflow_id,
 )
-from workflows.errors import ConfigurationError, ErrorType, NotFoundError, NotReadyError
+from workflows.errors import ConfigurationError, ErrorType, NotFoundError
 from workflows.partner_types import PartnerSettings
 from workflows.tokens import TokenGrant
 
@@ -167,7 +167,7 @@ class RemoteOAuth(PartnerApi):
                 CompanyConsentWorkflow.connect_link, ConnectRequest(renew=renew, company_id=pin)
             )
         except WorkflowUpdateFailedError as err:
-            raise NotReadyError(update_message(err)) from None
+            raise not_ready(err) from None
         self._tokens.evict_group(company_ref)  # a renewal or a pin may have changed the consent
         connect_url, expires_at = None, None
         if link.authorize_url is not None and self._links is not None:
@@ -194,7 +194,7 @@ class RemoteOAuth(PartnerApi):
                 CompanyConsentWorkflow.connect_link, ConnectRequest()
             )
         except WorkflowUpdateFailedError as err:
-            raise NotReadyError(update_message(err)) from None
+            raise not_ready(err) from None
         except RPCError as err:
             raise rpc_error(err, company_ref) from None
 
@@ -291,7 +291,7 @@ class RemoteOAuth(PartnerApi):
                 CompanyConsentWorkflow.ensure_fresh, request
             )
         except WorkflowUpdateFailedError as err:
-            raise NotReadyError(update_message(err)) from None
+            raise not_ready(err) from None
         except RPCError as err:
             raise rpc_error(err, company_ref) from None
 

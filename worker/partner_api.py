@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from worker.auth import DEFAULT_MIN_TTL, BearerAuth, utc_now
 from worker.rpc import digest as _digest
+from worker.rpc import not_ready as _not_ready
 from worker.rpc import query_or_none as _query_or_none
 from worker.rpc import rpc_error as _rpc_error
 from worker.rpc import update_message as _update_message
@@ -123,7 +124,7 @@ class PartnerApi:
         try:
             return await handle.execute_update(PartnerTokenWorkflow.ensure_fresh, request)
         except WorkflowUpdateFailedError as err:
-            raise NotReadyError(_update_message(err)) from None
+            raise _not_ready(err) from None
 
     async def partner_token_after_rejection(
         self, rejected: TokenGrant, scope: str | None = None
