@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import re
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from workflows.errors import ConfigurationError
+from workflows.settings import is_secure_url
 from workflows.untrusted import printable
 
 log = logging.getLogger(__name__)
@@ -89,24 +89,11 @@ def check_webhook_url(url: str) -> str:
     Raises:
         ConfigurationError: any other scheme or host, so tokens' connect links never travel in clear.
     """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return url
-    if parts.scheme == "http" and _is_loopback(host):
+    if is_secure_url(urlsplit(url)):
         return url
     raise ConfigurationError(
         "REMOTE_OAUTH_WEBHOOK_URL must be an https:// URL (http:// only to localhost or 127.0.0.1)"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

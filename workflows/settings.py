@@ -58,7 +58,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from workflows.errors import ConfigurationError
 from workflows.options import MAX_HTTP_TIMEOUT_SECONDS
@@ -260,14 +260,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_secure_url(parts: SplitResult) -> bool:
+    """https to any host, or plain http to a loopback host: the URLs a setting may point at."""
+    host = parts.hostname
+    return bool(host) and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host or "")))
+
+
 def _gateway(env: Mapping[str, str]) -> str:
     url = (_get(env, "REMOTE_GATEWAY_URL") or SANDBOX_GATEWAY).rstrip("/")
     parts = urlsplit(url)
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigurationError("REMOTE_GATEWAY_URL must be a plain base URL (no query, fragment or user)")
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+    if is_secure_url(parts):
         return url
     raise ConfigurationError(
         "REMOTE_GATEWAY_URL must be an https:// URL (http:// only to localhost, 127.0.0.0/8 or ::1)"
@@ -284,7 +288,7 @@ def _redirect_uri(env: Mapping[str, str]) -> str | None:
         raise ConfigurationError(
             "REMOTE_REDIRECT_URI must be an absolute http(s) URL without a fragment or surrounding spaces"
         )
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if not is_secure_url(parts):
         # Over plain http the code (and the binding cookie) would cross the network readable by anyone on it.
         raise ConfigurationError(
             "REMOTE_REDIRECT_URI must be https:// (http:// only to localhost, 127.0.0.0/8 or ::1)"
@@ -297,8 +301,7 @@ def _public_url(env: Mapping[str, str]) -> str | None:
     if url is None:
         return None
     parts = urlsplit(url)
-    secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
-    if not parts.hostname or not secure or parts.query or parts.fragment or parts.username:
+    if not is_secure_url(parts) or parts.query or parts.fragment or parts.username:
         raise ConfigurationError(
             "REMOTE_OAUTH_PUBLIC_URL must be a plain https:// base URL (http:// only to loopback), e.g. "
             "https://partner.example"
@@ -311,9 +314,7 @@ def _webhook_url(env: Mapping[str, str]) -> str | None:
     if url is None:
         return None
     parts = urlsplit(url)
-    if (parts.scheme == "https" and parts.hostname) or (
-        parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname)
-    ):
+    if is_secure_url(parts):
         return url
     raise ConfigurationError(
         "REMOTE_OAUTH_WEBHOOK_URL must be an https:// URL (http:// only to localhost or 127.0.0.1)"
@@ -338,4 +339,5 @@ __all__ = [
     "Settings",
     "TokenAuthMethod",
     "is_loopback",
+    "is_secure_url",
 ]

@@ -47,7 +47,7 @@ def http_client(*, base_url: str, timeout: float) -> httpx.AsyncClient:
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,
-        headers={"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": "remote-oauth"},
+        headers={"Accept": "application/json", "User-Agent": "remote-oauth"},
     )
 
 
@@ -64,6 +64,7 @@ async def send(
         TimeoutError: the whole exchange took longer than ``deadline``.
     """
     kwargs = dict(request_kwargs)
+    # identity on every request, whichever client sends it: nothing to expand before the cap is checked.
     headers = {"Accept-Encoding": "identity", **kwargs.pop("headers", {}), **extra_headers}
     request = http.build_request(**kwargs, headers=headers)
     async with asyncio.timeout(deadline):
