@@ -68,6 +68,14 @@ def basic_credentials(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
+def _check_readable(raw: transport.RawResponse, what: str) -> None:
+    """A 2xx body we could not read (too large, or in an encoding we cannot undo) is a malformed response."""
+    if raw.too_large:
+        raise classify.malformed(what, f"body larger than {transport.MAX_BODY_BYTES // 1024} KiB")
+    if raw.undecodable is not None:
+        raise classify.malformed(what, raw.undecodable)
+
+
 class TokenActivities:
     """Built once per worker with its settings and HTTP client; every method is one activity."""
 
@@ -211,10 +219,7 @@ class TokenActivities:
         keep_refresh: str | None,
         redact: Redactor,
     ) -> TokenGrant:
-        if raw.too_large:
-            raise classify.malformed(what, f"body larger than {transport.MAX_BODY_BYTES // 1024} KiB")
-        if raw.undecodable is not None:
-            raise classify.malformed(what, raw.undecodable)
+        _check_readable(raw, what)
         if document is None:
             raise classify.malformed(what, f"HTTP {raw.status} body is not JSON")
         try:
@@ -263,10 +268,7 @@ class TokenActivities:
                 now=self._clock(),
                 redact=redact,
             )
-        if raw.too_large:
-            raise classify.malformed(what, f"body larger than {transport.MAX_BODY_BYTES // 1024} KiB")
-        if raw.undecodable is not None:
-            raise classify.malformed(what, raw.undecodable)
+        _check_readable(raw, what)
         document = raw.json()
         try:
             if not isinstance(document, dict):

@@ -4,8 +4,8 @@ Retryable: transport errors, timeouts, 408, 429, 5xx, ``server_error``, ``tempor
 gateway's ``Retry-After`` (seconds or HTTP date) or, on a 429, ``x-ratelimit-reset`` (milliseconds) becomes
 ``next_retry_delay``, capped at ``MAX_RETRY_DELAY``. Final: the OAuth error codes that retrying cannot fix,
 any 401, and malformed 2xx bodies once ``MALFORMED_ATTEMPTS`` attempts have seen one. Gateway text is
-untrusted: every piece of it passes ``workflows.untrusted.untrusted`` (the request's secrets removed, control
-characters stripped, length capped) before it reaches a message.
+untrusted: every piece of it passes ``clean`` (the request's secrets removed, control characters stripped,
+length capped) before it reaches a message.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflows.errors import ErrorType
-from workflows.untrusted import NO_SECRETS, Redactor, untrusted
+from workflows.untrusted import NO_SECRETS, Redactor, printable
 
 MAX_RETRY_DELAY = timedelta(minutes=10)
 """The longest wait a gateway can impose on one retry (the token options' schedule-to-close allows it)."""
@@ -62,8 +62,15 @@ _OAUTH_FINAL: dict[str, tuple[ErrorType, str]] = {
 
 
 def clean(text: object, limit: int = DESCRIPTION_LIMIT, redact: Redactor = NO_SECRETS) -> str:
-    """Untrusted gateway text fit for a message: no secret of ``redact``, printable, at most ``limit`` long."""
-    return untrusted(text, redact, limit)
+    """Untrusted gateway text fit for a message, a log, a status or a webhook: no secret of ``redact``,
+    printable, at most ``limit`` long.
+
+    Non-strings (a JSON number where text was expected) become "", so a hostile type cannot reach a message.
+    The whole text is searched before it is cut (bodies are capped at 64 KiB), so no secret is half-shown.
+    """
+    if not isinstance(text, str):
+        return ""
+    return printable(redact(text), limit)
 
 
 def attempt() -> int:

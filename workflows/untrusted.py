@@ -1,9 +1,9 @@
 """Rules for text we did not write: the gateway's answers, callback parameters, and what we print of them.
 
 Standard library only (workflows import it). Everything the gateway or a browser says is hostile until it
-passed one of these: ``scrub`` removes the secrets a request carried (a gateway that echoes the request would
-otherwise put them into messages, logs, status and webhooks), ``printable`` strips control characters
-(forged log lines, terminal escapes) and bounds the length.
+passed one of these: a ``Redactor`` removes the secrets a request carried (a gateway that echoes the request
+would otherwise put them into messages, logs, status and webhooks), ``printable`` strips control characters
+(forged log lines, terminal escapes) and bounds the length; ``workflows.classify.clean`` applies both.
 """
 
 from __future__ import annotations
@@ -100,17 +100,6 @@ NO_SECRETS = Redactor(())
 """A redactor with nothing to hide (tests, and text that carried no secret)."""
 
 
-def untrusted(text: object, redact: Redactor = NO_SECRETS, limit: int = 200) -> str:
-    """Gateway text fit for a message, a log, a status or a webhook: secrets removed, printable, bounded.
-
-    Non-strings (a JSON number where text was expected) become "", so a hostile type cannot reach a message.
-    The whole text is searched before it is cut (bodies are capped at 64 KiB), so no secret is half-shown.
-    """
-    if not isinstance(text, str):
-        return ""
-    return printable(redact(text), limit)
-
-
 __all__ = [
     "ERROR_CODE_LIMIT",
     "INVALID_CALLBACK",
@@ -123,5 +112,4 @@ __all__ = [
     "is_error_code",
     "printable",
     "secret_forms",
-    "untrusted",
 ]
