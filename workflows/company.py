@@ -91,8 +91,11 @@ class CompanyConsentWorkflow(CompanyState):
                 self._retry_requested = False
                 await self._on_retry()
         if self._phase is Phase.EXPIRED:
-            return await self._finish_expired()
-        return await self._finish_offboarding()
+            days = self._settings.consent_wait_seconds / 86400
+            detail = f"nobody consented within {days:g} days; onboard the company again for a new link"
+            return await self._finish(Phase.EXPIRED, "expired", detail)
+        reason = self._offboard.reason if self._offboard else ""
+        return await self._finish(Phase.OFFBOARDED, "offboarded", reason or "offboarded by the partner")
 
     # -- handlers ------------------------------------------------------------------------------------
 
@@ -375,24 +378,13 @@ class CompanyConsentWorkflow(CompanyState):
             )
         )
 
-    async def _finish_expired(self) -> CompanyStatus:
+    async def _finish(self, phase: Phase, event: str, detail: str) -> CompanyStatus:
+        """End in a terminal phase (offboarded, expired): tokens and link forgotten, the event delivered."""
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._pending = None
-        self._publish()
-        days = self._settings.consent_wait_seconds / 86400
-        self._notify(
-            "expired", f"nobody consented within {days:g} days; onboard the company again for a new link"
-        )
-        await self._effects.drain()
-        return self.status()
-
-    async def _finish_offboarding(self) -> CompanyStatus:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        self._phase = Phase.OFFBOARDED
+        self._phase = phase
         self._token = None
         self._pending = None
         self._publish()
-        reason = self._offboard.reason if self._offboard else ""
-        self._notify("offboarded", reason or "offboarded by the partner")
+        self._notify(event, detail)
         await self._effects.drain()
         return self.status()
