@@ -14,7 +14,7 @@ from bench import scenarios, token_reads
 from bench.figures import Figure, header, row
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
 from worker.shutdown import exit_process
-from workflows.codec import generate_key
+from workflows.io.codec import generate_key
 
 
 def ttl_for(companies: int) -> int:

@@ -25,10 +25,10 @@ from bench.process import start_worker, stop_worker, worker_env
 from bench.stack import BenchStack, bench_stack, dev_server, time_skipping_server, unlimited_sandbox
 from sandbox.config import SandboxConfig
 from sandbox.testing import running_sandbox
-from worker.api import RemoteOAuth
-from workflows.codec import Keyring, generate_key
+from worker.api.companies import RemoteOAuth
 from workflows.company import CompanyConsentWorkflow
-from workflows.consent import FreshnessRequest, Phase, company_workflow_id
+from workflows.io.codec import Keyring, generate_key
+from workflows.types.company import FreshnessRequest, Phase, company_workflow_id
 
 __all__ = ["Outcome", "kill_storm", "lost_responses", "outage", "run_chaos", "two_workers"]
 

@@ -19,9 +19,9 @@ from temporalio.runtime import Runtime, TelemetryConfig
 
 from bench.stack import BenchStack, dev_server, settings_for, unlimited_sandbox
 from sandbox.testing import running_sandbox
-from worker.api import RemoteOAuth
+from worker.api.companies import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
-from workflows.consent import CompanySettings, FreshnessRequest
+from workflows.types.company import CompanySettings, FreshnessRequest
 
 __all__ = ["RateResult", "fleet_rate", "run_rate"]
 

@@ -23,10 +23,10 @@ from bench.figures import Figure
 from bench.process import peak_rss_mb_of, worker_env, worker_process
 from bench.stack import BenchStack, unlimited_sandbox
 from sandbox.testing import running_sandbox
-from worker.api import RemoteOAuth
+from worker.api.companies import RemoteOAuth
 from workflows.company import CompanyConsentWorkflow
-from workflows.consent import company_workflow_id
-from workflows.errors import RemoteOAuthError
+from workflows.types.company import company_workflow_id
+from workflows.types.errors import RemoteOAuthError
 
 __all__ = ["peak_rss_mb", "scale_figures"]
 

@@ -20,9 +20,9 @@ from bench.figures import Figure, stopwatch
 from bench.floor import FloorWorkflow, Nothing
 from bench.stack import REDIRECT_URI, BenchStack, fresh_code, settings_for
 from sandbox.contract import load_contract
-from workflows.activities import TokenActivities
-from workflows.activity_types import ExchangeCodeInput
-from workflows.consent import Callback, FreshnessRequest
+from workflows.io.activities import TokenActivities
+from workflows.types.activity import ExchangeCodeInput
+from workflows.types.company import Callback, FreshnessRequest
 
 SPEC = load_contract()
 """Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""

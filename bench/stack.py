@@ -22,13 +22,13 @@ from temporalio.worker import Worker
 from bench.floor import FloorWorkflow, noop
 from sandbox.config import DEFAULT_SCOPE, SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from worker.api import Onboarding, RemoteOAuth
+from worker.api.companies import Onboarding, RemoteOAuth
 from worker.runner import WORKFLOW_RUNNER, WorkerOptions, running_workers
 from worker.temporal import temporal_binary, test_server_binary
-from workflows.codec import Keyring, data_converter, generate_key
 from workflows.company_effects import SEARCH_ATTRIBUTES
-from workflows.consent import Callback, CompanySettings, Phase
-from workflows.settings import Settings
+from workflows.io.codec import Keyring, data_converter, generate_key
+from workflows.io.settings import Settings
+from workflows.types.company import Callback, CompanySettings, Phase
 
 __all__ = [
     "BenchStack",

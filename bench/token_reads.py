@@ -27,10 +27,10 @@ from temporalio.client import (
 
 from bench.figures import Figure, stopwatch
 from bench.stack import BenchStack
-from worker.api import RemoteOAuth
-from worker.auth import DEFAULT_MIN_TTL
-from worker.token_cache import TokenCache
-from workflows.tokens import TokenGrant
+from worker.api.auth import DEFAULT_MIN_TTL
+from worker.api.companies import RemoteOAuth
+from worker.api.token_cache import TokenCache
+from workflows.types.tokens import TokenGrant
 
 __all__ = ["BILLABLE", "RpcCounter", "counting_client", "token_reads"]
 

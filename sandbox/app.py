@@ -11,14 +11,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from sandbox.admin import admin_routes
 from sandbox.config import SandboxConfig
-from sandbox.consent import authorize_page, decide
 from sandbox.contract import Contract, load_contract
-from sandbox.resources import companies, magic_link
-from sandbox.state_file import SaveBeforeAnswering, StateFile
-from sandbox.store import SandboxStore
-from sandbox.token_endpoint import token_endpoint
+from sandbox.endpoints.admin import admin_routes
+from sandbox.endpoints.consent import authorize_page, decide
+from sandbox.endpoints.resources import companies, magic_link
+from sandbox.endpoints.token import token_endpoint
+from sandbox.state.file import SaveBeforeAnswering, StateFile
+from sandbox.state.store import SandboxStore
 
 __all__ = ["create_app"]
 

@@ -12,7 +12,7 @@ from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.contract import ContractError, load_contract
 from sandbox.server import build_server
-from sandbox.state_file import StateFile
+from sandbox.state.file import StateFile
 
 __all__ = ["sandbox_command"]
 

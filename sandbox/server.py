@@ -6,7 +6,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import Scope
 
-from sandbox.store import ConnectionDropper, SandboxStore
+from sandbox.state.store import ConnectionDropper, SandboxStore
 
 __all__ = ["build_server"]
 

@@ -23,7 +23,7 @@ from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
 from sandbox.server import build_server
-from sandbox.store import SandboxStore
+from sandbox.state.store import SandboxStore
 
 __all__ = [
     "Connected",

@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.stack import time_skipping_server
 from worker import temporal
-from worker.token_cache import TokenCache
-from workflows.codec import Keyring, data_converter
+from worker.api.token_cache import TokenCache
 from workflows.company_effects import SEARCH_ATTRIBUTES
+from workflows.io.codec import Keyring, data_converter
 
 TEST_KEYS = "test-1:Xb6sfxafdYzyfowlIYuiRwC6WWcQxHqIY8o7bXUPxrw="
 """A fixed 256-bit test key, so a failing test's history can be decoded afterwards."""

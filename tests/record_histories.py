@@ -18,15 +18,15 @@ from temporalio.testing import WorkflowEnvironment
 from bench.stack import time_skipping_server
 from sandbox.config import SandboxConfig
 from tests.conftest import TEST_KEYS, api_token_cache
-from tests.test_company import CLIENT_ID, EXACT, TTL, Stack, make_stack
-from worker.api import RemoteOAuth
+from tests.workflows.test_company import CLIENT_ID, EXACT, TTL, Stack, make_stack
+from worker.api.companies import RemoteOAuth
 from worker.temporal import test_server_binary
-from workflows.activity_types import MagicLinkInput
 from workflows.assertion_tokens import assertion_workflow_id
-from workflows.codec import Keyring
-from workflows.consent import Callback, Phase
+from workflows.io.codec import Keyring
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
-from workflows.partner_types import partner_key, partner_workflow_id
+from workflows.types.activity import MagicLinkInput
+from workflows.types.company import Callback, Phase
+from workflows.types.partner import partner_key, partner_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 

@@ -21,8 +21,8 @@ from generated_client.remote_oauth_api.models import (
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
 from sandbox.testing import running_sandbox
-from workflows.activities import basic_credentials
-from workflows.tokens import normalise_token_response
+from workflows.io.activities import basic_credentials
+from workflows.types.tokens import normalise_token_response
 
 SPEC = load_contract()
 """Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""

@@ -17,8 +17,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tests.test_dev import running_dev
-from worker.cli import app
+from tests.worker.dev.test_run import running_dev
+from worker.cli.app import app
 
 README = Path(__file__).parent.parent / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)

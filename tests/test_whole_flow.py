@@ -1,7 +1,7 @@
 """The whole flow through the sandbox served from openapi/, as ``scripts/dev`` runs it, on the dev server.
 
 Connect, exchange, refresh, client credentials, assertion, magic link: once as the spec says (secret in the
-body, ``bearer``) and once as the live gateway behaves (HTTP Basic, ``Bearer``). ``tests/test_going_live.py``
+body, ``bearer``) and once as the live gateway behaves (HTTP Basic, ``Bearer``). ``tests/scripts/test_going_live.py``
 runs this module again in a copy of the repository regenerated in the live dialect, so Remote's next spec
 is known to work before it arrives; nothing here names a path or a version.
 """
@@ -24,10 +24,10 @@ from generated_client.remote_oauth_api import spec as oauth_stamp
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
 from sandbox.testing import running_sandbox
-from worker.api import RemoteOAuth
+from worker.api.companies import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
-from workflows.consent import Callback, Phase
-from workflows.settings import Settings
+from workflows.io.settings import Settings
+from workflows.types.company import Callback, Phase
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = load_contract()

@@ -10,12 +10,12 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from worker import temporal
-from worker.api import RemoteOAuth
-from worker.token_cache import TokenCache
-from workflows.codec import Keyring
-from workflows.connect_session import ConnectLinks
-from workflows.consent import CompanySettings
-from workflows.settings import Settings
+from worker.api.companies import RemoteOAuth
+from worker.api.token_cache import TokenCache
+from workflows.io.codec import Keyring
+from workflows.io.connect_session import ConnectLinks
+from workflows.io.settings import Settings
+from workflows.types.company import CompanySettings
 
 
 @dataclass(frozen=True)

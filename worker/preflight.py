@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workflows.errors import ConfigurationError
-from workflows.settings import Settings
+from workflows.io.settings import Settings
+from workflows.types.errors import ConfigurationError
 
 __all__ = ["WEB", "WORKER", "MissingSettingsError", "Requirement", "check", "missing"]
 

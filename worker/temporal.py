@@ -12,8 +12,8 @@ from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from workflows.codec import GENERATE_HINT, Keyring, data_converter
-from workflows.errors import ConfigurationError
+from workflows.io.codec import GENERATE_HINT, Keyring, data_converter
+from workflows.types.errors import ConfigurationError
 
 DEFAULT_TARGET = "localhost:7233"
 """Where the dev server listens when neither TEMPORAL_ADDRESS nor a profile says otherwise."""

@@ -3,7 +3,7 @@
 Pages are tiny, self-contained HTML (no third-party content) sent with ``Referrer-Policy: no-referrer``,
 so the code and state in the callback URL never leak to another site. Nothing here logs a query string.
 
-Trust: ``/connect/{ref}`` acts only on a valid signed session (``workflows.connect_session``), checked without
+Trust: ``/connect/{ref}`` acts only on a valid signed session (``workflows.io.connect_session``), checked without
 a Temporal call, and binds the browser to the state it sends to Remote with a cookie; the callback is refused
 before it reaches the workflow unless that cookie comes back. The customer's browser never sees gateway text:
 a failed consent shows a plain message and a reference the partner looks up with ``remote-oauth status``.
@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from worker.api import RemoteOAuth
-from workflows.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
-from workflows.consent import Callback, Phase, company_ref_from_state, validate_company_ref
-from workflows.errors import ErrorType, NotFoundError, NotReadyError
-from workflows.untrusted import error_code, printable
+from worker.api.companies import RemoteOAuth
+from workflows.io.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
+from workflows.types.company import Callback, Phase, company_ref_from_state, validate_company_ref
+from workflows.types.errors import ErrorType, NotFoundError, NotReadyError
+from workflows.types.untrusted import error_code, printable
 
 log = logging.getLogger(__name__)
 

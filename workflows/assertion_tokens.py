@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.consent import FreshnessRequest
-from workflows.errors import ErrorType
-from workflows.tokens import TokenGrant
+from workflows.types.company import FreshnessRequest
+from workflows.types.errors import ErrorType
+from workflows.types.tokens import TokenGrant
 
 with workflow.unsafe.imports_passed_through():
     from workflows import options
-    from workflows.activities import TokenActivities
-    from workflows.activity_types import AssertionInput
+    from workflows.io.activities import TokenActivities
+    from workflows.types.activity import AssertionInput
 
 WORKFLOW_ID_PREFIX = "remote-oauth-assertion:"
 

@@ -14,7 +14,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.company_effects import CompanyEffects
 from workflows.company_state import CompanyState
-from workflows.consent import (
+from workflows.schedule import delay_until
+from workflows.types.company import (
     Callback,
     CallbackResult,
     CompanyInput,
@@ -28,15 +29,14 @@ from workflows.consent import (
     RetryRequest,
     company_mismatch_message,
 )
-from workflows.errors import ErrorType
-from workflows.schedule import delay_until
-from workflows.tokens import TokenGrant
-from workflows.untrusted import INVALID_CALLBACK, error_code
+from workflows.types.errors import ErrorType
+from workflows.types.tokens import TokenGrant
+from workflows.types.untrusted import INVALID_CALLBACK, error_code
 
 with workflow.unsafe.imports_passed_through():
     from workflows import options
-    from workflows.activities import TokenActivities
-    from workflows.activity_types import (
+    from workflows.io.activities import TokenActivities
+    from workflows.types.activity import (
         ExchangeCodeInput,
         IssueStateInput,
         RefreshInput,

@@ -12,12 +12,12 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
-from workflows.consent import Phase
+from workflows.types.company import Phase
 
 with workflow.unsafe.imports_passed_through():
     from workflows import options
-    from workflows.activities import TokenActivities
-    from workflows.activity_types import NotifyInput, NotifyResult
+    from workflows.io.activities import TokenActivities
+    from workflows.types.activity import NotifyInput, NotifyResult
 
 STATE_KEY = SearchAttributeKey.for_keyword("RemoteOAuthState")
 COMPANY_ID_KEY = SearchAttributeKey.for_keyword("RemoteCompanyId")

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.consent import (
+from workflows.schedule import refresh_at
+from workflows.types.company import (
     Callback,
     CompanyInput,
     CompanyMemory,
@@ -25,9 +26,8 @@ from workflows.consent import (
     RefreshPolicy,
     unavailable_reason,
 )
-from workflows.errors import ErrorType
-from workflows.schedule import refresh_at
-from workflows.tokens import TokenGrant
+from workflows.types.errors import ErrorType
+from workflows.types.tokens import TokenGrant
 
 
 class CompanyState:

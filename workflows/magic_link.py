@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.errors import ErrorType
+from workflows.types.errors import ErrorType
 
 with workflow.unsafe.imports_passed_through():
     from workflows import options
-    from workflows.activities import TokenActivities
-    from workflows.activity_types import MagicLinkInput, MagicLinkResult
+    from workflows.io.activities import TokenActivities
+    from workflows.types.activity import MagicLinkInput, MagicLinkResult
 
 WORKFLOW_ID_PREFIX = "remote-oauth-magic-link:"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio.common import RetryPolicy
 
-from workflows.errors import ErrorType
+from workflows.types.errors import ErrorType
 
 MAX_HTTP_TIMEOUT_SECONDS = 25.0
 """The largest ``REMOTE_HTTP_TIMEOUT`` settings accept: below the token attempt timeout, with a margin."""
@@ -45,7 +45,7 @@ class ActivityOptions:
     schedule_to_close: timedelta
     retry_policy: RetryPolicy
     heartbeat: timedelta | None = None
-    """Set where the activity heartbeats while slow (``workflows.heartbeat``): a dead worker's attempt is
+    """Set where the activity heartbeats while slow (``workflows.io.gateway.heartbeat``): a dead worker's attempt is
     then retried after this, not after ``start_to_close``."""
 
     def kwargs(self, task_queue: str | None = None) -> dict[str, Any]:

@@ -15,22 +15,22 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.consent import FreshnessRequest, RetryRequest
-from workflows.errors import ErrorType
-from workflows.partner_types import (
+from workflows.schedule import delay_until, refresh_at
+from workflows.types.company import FreshnessRequest, RetryRequest
+from workflows.types.errors import ErrorType
+from workflows.types.partner import (
     PartnerInput,
     PartnerMemory,
     PartnerPhase,
     PartnerStatus,
     StopPartnerToken,
 )
-from workflows.schedule import delay_until, refresh_at
-from workflows.tokens import TokenGrant
+from workflows.types.tokens import TokenGrant
 
 with workflow.unsafe.imports_passed_through():
     from workflows import options
-    from workflows.activities import TokenActivities
-    from workflows.activity_types import ClientCredentialsInput
+    from workflows.io.activities import TokenActivities
+    from workflows.types.activity import ClientCredentialsInput
 
 _CONFIGURATION_TYPES = frozenset(str(t) for t in ErrorType if t.is_configuration)
 

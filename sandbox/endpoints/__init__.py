@@ -1,0 +1,1 @@
+"""The sandbox's HTTP endpoints, each as the spec and Remote's live gateway define it."""

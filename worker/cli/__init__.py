@@ -1,0 +1,1 @@
+"""The ``remote-oauth`` command line."""

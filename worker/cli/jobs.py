@@ -1,0 +1,72 @@
+"""What every ``remote-oauth`` command that talks to Temporal shares: one job, clean errors, JSON output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from temporalio.service import RPCError
+
+from worker import context
+from worker.cli.checks import check_ref
+from workflows.types.errors import RemoteOAuthError
+from workflows.types.untrusted import printable
+
+T = TypeVar("T")
+Ref = Annotated[
+    str,
+    typer.Argument(
+        help="Your own reference for the company (letters, digits, . _ @ : -).", callback=check_ref
+    ),
+]
+
+
+def run_job(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
+    """Connect, run one job, and turn known failures into a one-line error and exit code 1.
+
+    ``ValueError`` is how the API's own input checks refuse a value the CLI did not check first.
+    """
+
+    async def go() -> T:
+        ctx = await context.load(os.environ)
+        return await job(ctx)
+
+    try:
+        return asyncio.run(go())
+    except (RemoteOAuthError, ValueError) as err:
+        typer.echo(f"error: {printable(str(err), 500)}", err=True)  # may quote stored gateway text
+        raise typer.Exit(1) from None
+    except RPCError as err:
+        typer.echo(f"error: Temporal said {err.status.name}: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    except RuntimeError as err:
+        if "connect" not in str(err).lower():
+            raise
+        typer.echo(f"error: cannot reach Temporal ({err}); start it or set TEMPORAL_ADDRESS", err=True)
+        raise typer.Exit(1) from None
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+def print_grant(grant: Any, as_json: bool) -> None:
+    if as_json:
+        fields = asdict(grant)
+        fields.pop("refresh_token", None)
+        typer.echo(json.dumps(jsonable(fields), indent=2))
+    else:
+        typer.echo(grant.access_token)
+
+
+__all__ = ["Ref", "jsonable", "print_grant", "run_job"]

@@ -1,0 +1,1 @@
+"""One request to Remote's gateway: sending it, heartbeating while it is slow, and reading what came back."""
