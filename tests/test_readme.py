@@ -1,8 +1,8 @@
 """The README runs as written: its Python API script against `remote-oauth dev`, and every `remote-oauth`
-command it shows names a real command with real flags.
+command it or a page of docs/ shows names a real command with real flags.
 
 A code block the README does not mean to run whole is preceded by ``<!-- not a script -->``; its
-``remote-oauth`` commands are checked all the same.
+``remote-oauth`` commands are checked all the same. tests/test_docs.py checks the rest of what they say.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tests.worker.dev.test_run import running_dev
 from worker.cli.app import app
 
 README = Path(__file__).parent.parent / "README.md"
+DOCS = sorted((README.parent / "docs").glob("*.md"))
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SPAN = re.compile(r"`([^`\n]+)`")
 COMMAND = re.compile(r"(?<![\w./-])(remote-oauth|scripts/dev)((?: +[^\s#&]+)*)")
@@ -39,12 +40,14 @@ def python_api_script() -> str:
     return blocks[0]
 
 
-def shown_commands() -> list[tuple[str, list[str]]]:
-    """(subcommand, flags) of every ``remote-oauth SUB ...`` and ``scripts/dev ...`` in the README's code."""
-    text = readme()
-    code: list[str] = [body for lang, body in FENCE.findall(text) if lang != "python"]
-    prose = FENCE.sub("", text)
-    code += SPAN.findall(prose)
+def shown_commands(*pages: Path) -> list[tuple[str, list[str]]]:
+    """(subcommand, flags) of every ``remote-oauth SUB ...`` and ``scripts/dev ...`` in the code of ``pages``
+    (the README when none is given)."""
+    code: list[str] = []
+    for page in pages or (README,):
+        text = page.read_text()
+        code += [body for lang, body in FENCE.findall(text) if lang != "python"]
+        code += SPAN.findall(FENCE.sub("", text))
     found = []
     for piece in code:
         for line in piece.replace("\\|", "|").splitlines():
@@ -67,10 +70,12 @@ def test_the_readme_shows_commands() -> None:
 
 
 def test_every_command_the_readme_shows_exists_with_its_flags() -> None:
-    """Each subcommand exists, answers --help, and takes every flag the README gives it."""
+    """Each subcommand exists, answers --help, and takes every flag the README or docs/ give it."""
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    shown = shown_commands(README, *DOCS)
+    assert len(shown) > len(shown_commands())  # docs/ show commands too
     problems = []
-    for sub, flags in shown_commands():
+    for sub, flags in shown:
         command = commands.get(sub)
         if command is None:
             problems.append(f"remote-oauth {sub}: no such command")
@@ -78,7 +83,7 @@ def test_every_command_the_readme_shows_exists_with_its_flags() -> None:
         known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
         problems += [f"remote-oauth {sub}: no {flag}" for flag in flags if flag not in known | {"--help"}]
     assert problems == []
-    for sub in sorted({sub for sub, _ in shown_commands()}):
+    for sub in sorted({sub for sub, _ in shown}):
         done = CliRunner().invoke(app, [sub, "--help"])
         assert (sub, done.exit_code) == (sub, 0), done.output
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from worker.runner import options_from
 from workflows.io.connect_session import ConnectLinks
 from workflows.io.settings import DEFAULT_SCOPES, Secret, Settings, TokenAuthMethod
+from workflows.io.settings_vars import Variable, declared, render
 from workflows.types.errors import ConfigurationError
 
 
@@ -213,3 +215,39 @@ def test_token_cache_size_sizes_the_apis_cache() -> None:
     for bad in ("0", "-5", "1e3", "many"):
         with pytest.raises(ConfigurationError, match="REMOTE_OAUTH_TOKEN_CACHE_SIZE"):
             Settings.from_env({"REMOTE_OAUTH_TOKEN_CACHE_SIZE": bad})
+
+
+def test_unset_variables_take_their_declared_defaults() -> None:
+    """``from_env`` of an empty environment is the dataclass's own defaults: one default per setting."""
+    assert Settings.from_env({}) == Settings()
+
+
+def test_every_field_is_declared_with_its_variable() -> None:
+    """Each field names a distinct variable; a field declared without one is refused."""
+    variables = declared(Settings)
+    assert list(variables) == [item.name for item in dataclasses.fields(Settings)]
+    names = [name for variable in variables.values() for name in variable.names]
+    assert len(names) == len(set(names))
+
+    @dataclasses.dataclass(frozen=True)
+    class Bare:
+        plain: int = 1
+
+    with pytest.raises(TypeError, match=r"Bare\.plain is not declared with setting\(\)"):
+        declared(Bare)
+
+
+def test_the_rendered_row_shows_names_default_and_limit() -> None:
+    """A row names the variable (and its ``_FILE`` variant), the default (days spelt out) and the limit."""
+    rows = render(
+        [
+            Variable("REMOTE_X", "seconds of x", default=7 * 86400, maximum=90 * 86400),
+            Variable("REMOTE_Y", "the y key", file_variant=True),
+            Variable("REMOTE_Z", "zs per minute", default=2.5, maximum=100_000, unit="requests"),
+        ]
+    ).splitlines()
+    assert rows[2:] == [
+        "| `REMOTE_X` | `604800` (7 days) | seconds of x; at most 90 days |",
+        "| `REMOTE_Y` or `REMOTE_Y_FILE` | none | the y key |",
+        "| `REMOTE_Z` | `2.5` | zs per minute; at most 100,000 requests |",
+    ]
