@@ -42,7 +42,6 @@ __all__ = [
     "REDIRECT_URI",
     "UNLIMITED",
     "Stack",
-    "api_token_cache",
     "bench_stack",
     "dev_server",
     "fresh_code",
@@ -117,7 +116,7 @@ def settings_for(sandbox: RunningSandbox, **env: str) -> Settings:
     )
 
 
-def api_token_cache(env: WorkflowEnvironment) -> TokenCache | None:
+def _api_token_cache(env: WorkflowEnvironment) -> TokenCache | None:
     """The API's token cache on ``env``: none kept on a time-skipping server, whose skipped hours this
     process's clock never sees (a kept token would outlive the refreshes); the default on the dev server."""
     return TokenCache(0) if env.supports_time_skipping else None
@@ -230,7 +229,7 @@ async def running_stack(
             partner_settings=partner_settings,
             assertion_settings=assertion_settings,
             links=ConnectLinks.from_settings(worker_settings),
-            token_cache=api_token_cache(env),
+            token_cache=_api_token_cache(env),
         )
         stack = Stack(env, sandbox, oauth, http, queue, worker_settings, opts)
         async with contextlib.AsyncExitStack() as running:
