@@ -14,7 +14,7 @@ from bench import scenarios, token_reads
 from bench.figures import Figure, header, row
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
 from worker.shutdown import exit_process
-from workflows.io.codec import generate_key
+from workflows.io.codec import Keyring, generate_key
 
 
 def ttl_for(companies: int) -> int:
@@ -65,9 +65,9 @@ async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> lis
             print(row(fig), flush=True)
 
     keys = generate_key("bench-1")
-    async with dev_server(keys) as env:
+    async with dev_server(Keyring.parse(keys), log_level="error") as env:
         if others:
-            async with bench_stack(env.client, unlimited_sandbox()) as stack:
+            async with bench_stack(env, unlimited_sandbox()) as stack:
                 show(await scenarios.exchange(stack, sizes.samples))
                 show(await scenarios.onboarding(stack, sizes.samples))
                 show(await scenarios.throughput(stack, sizes.concurrent))
@@ -76,9 +76,7 @@ async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> lis
         if scale:
             from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
 
-            show(
-                await scale_figures(env.client, keys, sizes.companies, sizes.company_ttl, sizes.scale_seconds)
-            )
+            show(await scale_figures(env, keys, sizes.companies, sizes.company_ttl, sizes.scale_seconds))
     return figures
 
 

@@ -17,15 +17,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from bench.process import start_worker, stop_worker, worker_env
-from bench.stack import BenchStack, bench_stack, dev_server, time_skipping_server, unlimited_sandbox
+from bench.stack import Stack, bench_stack, dev_server, running_stack, time_skipping_server, unlimited_sandbox
 from sandbox.config import SandboxConfig
-from sandbox.testing import running_sandbox
-from worker.api.companies import RemoteOAuth
 from workflows.company import CompanyConsentWorkflow
 from workflows.io.codec import Keyring, generate_key
 from workflows.types.company import FreshnessRequest, Phase, company_workflow_id
@@ -83,7 +80,7 @@ async def _bounded(calls: list[Callable[[], Awaitable[object]]]) -> list[object]
     return await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
 
 
-async def _connect(stack: BenchStack, refs: list[str]) -> None:
+async def _connect(stack: Stack, refs: list[str]) -> None:
     failures = [
         r for r in await _bounded([functools.partial(stack.connect, ref) for ref in refs]) if r is not None
     ]
@@ -91,7 +88,7 @@ async def _connect(stack: BenchStack, refs: list[str]) -> None:
         raise RuntimeError(f"{len(failures)} companies did not connect: {failures[0]!r}")
 
 
-async def _storm(stack: BenchStack, refs: list[str]) -> int:
+async def _storm(stack: Stack, refs: list[str]) -> int:
     """Every company refreshes at once (through the update callers use); returns how many calls failed."""
     forced = FreshnessRequest(min_ttl_seconds=float(stack.sandbox.store.config.token_ttl + 60))
     results = await asyncio.gather(
@@ -107,7 +104,7 @@ async def _current_token(client: Client, ref: str) -> object:
     return await handle.query(CompanyConsentWorkflow.current_token)
 
 
-async def _outcome(stack: BenchStack, refs: list[str], scenario: str, started: float, detail: str) -> Outcome:
+async def _outcome(stack: Stack, refs: list[str], scenario: str, started: float, detail: str) -> Outcome:
     """Ask every workflow for its phase and token, and the sandbox whether that token works."""
     store = stack.sandbox.store
     statuses = await _bounded([functools.partial(stack.oauth.status, ref) for ref in refs])
@@ -134,22 +131,21 @@ async def _outcome(stack: BenchStack, refs: list[str], scenario: str, started: f
 
 @contextlib.asynccontextmanager
 async def _process_stack(
-    client: Client, keys: str, config: SandboxConfig
-) -> AsyncIterator[tuple[BenchStack, dict[str, str]]]:
+    server: WorkflowEnvironment, keys: str, config: SandboxConfig
+) -> AsyncIterator[tuple[Stack, dict[str, str]]]:
     """A sandbox and the API on a fresh queue; the caller runs the worker processes (their environment)."""
     queue = f"chaos-{uuid.uuid4()}"
-    async with running_sandbox(config) as sandbox, httpx.AsyncClient(base_url=sandbox.url) as http:
-        stack = BenchStack(client, sandbox, RemoteOAuth(client, task_queue=queue), http, queue)
-        yield stack, worker_env(client, sandbox, keys, queue)
+    async with running_stack(server, config, task_queue=queue, start_workers=False) as stack:
+        yield stack, worker_env(server.client, stack.sandbox, keys, queue)
 
 
 async def kill_storm(
-    client: Client, keys: str, *, companies: int, storm_seconds: float, kill_every: float
+    server: WorkflowEnvironment, keys: str, *, companies: int, storm_seconds: float, kill_every: float
 ) -> Outcome:
     """Refresh storms for ``storm_seconds`` while the worker is SIGKILLed every ``kill_every`` s and restarted."""
     started = time.monotonic()
     refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
-    async with _process_stack(client, keys, unlimited_sandbox()) as (stack, env):
+    async with _process_stack(server, keys, unlimited_sandbox()) as (stack, env):
         with tempfile.TemporaryFile() as log:
             worker = await start_worker(env, log)
             try:
@@ -189,11 +185,11 @@ async def kill_storm(
                 await stop_worker(worker)
 
 
-async def two_workers(client: Client, keys: str, *, companies: int) -> Outcome:
+async def two_workers(server: WorkflowEnvironment, keys: str, *, companies: int) -> Outcome:
     """Two worker processes share the queue; one is SIGKILLed mid storm and the other finishes the work."""
     started = time.monotonic()
     refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
-    async with _process_stack(client, keys, unlimited_sandbox()) as (stack, env):
+    async with _process_stack(server, keys, unlimited_sandbox()) as (stack, env):
         with tempfile.TemporaryFile() as log:
             doomed, survivor = await start_worker(env, log), await start_worker(env, log)
             try:
@@ -220,7 +216,7 @@ async def outage(env: WorkflowEnvironment, *, companies: int, minutes: int) -> O
     started = time.monotonic()
     refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
     ttl = 600  # refreshed about every 5 minutes: several refreshes fall inside the outage
-    async with bench_stack(env.client, unlimited_sandbox(token_ttl=ttl)) as stack:
+    async with bench_stack(env, unlimited_sandbox(token_ttl=ttl)) as stack:
         await _connect(stack, refs)
         store = stack.sandbox.store
         fault = {"kind": "http_503", "fraction": 1.0, "grant_type": "refresh_token"}
@@ -239,14 +235,14 @@ async def outage(env: WorkflowEnvironment, *, companies: int, minutes: int) -> O
         return await _outcome(stack, refs, f"{companies} companies, token endpoint down", started, detail)
 
 
-async def lost_responses(client: Client, *, companies: int, rotation: str) -> Outcome:
+async def lost_responses(server: WorkflowEnvironment, *, companies: int, rotation: str) -> Outcome:
     """A refresh storm in which a third of refreshes are committed by the gateway and their answer dropped."""
     started = time.monotonic()
     refs = [f"chaos-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
     config = SandboxConfig(
         auto_approve=True, code_ttl=3600, rate_limit_per_minute=10**9, refresh_rotation=rotation
     )
-    async with bench_stack(client, config) as stack:
+    async with bench_stack(server, config) as stack:
         await _connect(stack, refs)
         fault = {"kind": "commit_then_drop", "fraction": 1 / 3, "grant_type": "refresh_token"}
         (await stack.http.post("/sandbox/faults", json=fault)).raise_for_status()
@@ -270,19 +266,19 @@ async def run_chaos(*, quick: bool) -> int:
     limit = 300.0 if quick else 1800.0
     try:
         async with asyncio.timeout(limit):  # bounded: a scenario that cannot finish is a failure, not a hang
-            async with dev_server(keys) as dev:
+            async with dev_server(Keyring.parse(keys), log_level="error") as dev:
                 show(
                     await kill_storm(
-                        dev.client,
+                        dev,
                         keys,
                         companies=companies,
                         storm_seconds=storm_seconds,
                         kill_every=kill_every,
                     )
                 )
-                show(await two_workers(dev.client, keys, companies=small))
-                show(await lost_responses(dev.client, companies=lossy, rotation="off"))
-                show(await lost_responses(dev.client, companies=lossy, rotation="strict"))
+                show(await two_workers(dev, keys, companies=small))
+                show(await lost_responses(dev, companies=lossy, rotation="off"))
+                show(await lost_responses(dev, companies=lossy, rotation="strict"))
             async with time_skipping_server(Keyring.parse(keys)) as skipping:
                 show(await outage(skipping, companies=small, minutes=30))
     except TimeoutError:

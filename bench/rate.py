@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import time
 import uuid
 from dataclasses import dataclass
 
-import httpx
 from temporalio.client import Client
 from temporalio.runtime import Runtime, TelemetryConfig
+from temporalio.testing import WorkflowEnvironment
 
-from bench.stack import BenchStack, dev_server, settings_for, unlimited_sandbox
-from sandbox.testing import running_sandbox
-from worker.api.companies import RemoteOAuth
-from worker.runner import WorkerOptions, running_workers
+from bench.stack import Stack, dev_server, running_stack, unlimited_sandbox
+from worker.runner import running_workers
+from workflows.io.codec import Keyring, generate_key
 from workflows.types.company import CompanySettings, FreshnessRequest
 
 __all__ = ["RateResult", "fleet_rate", "run_rate"]
@@ -60,12 +60,12 @@ class RateResult:
         return self.requests <= allowed_in_span and self.peak_in_window <= self.budget_per_minute + self.burst
 
 
-async def _sample(stack: BenchStack, times: list[float], stop: asyncio.Event) -> None:
+async def _sample(stack: Stack, times: list[float], stop: asyncio.Event) -> None:
     """Record when each token request arrived (to within one sample), until ``stop``."""
     seen = 0
     while True:
         stopping = stop.is_set()  # read before the count, so the last sample comes after the last request
-        now = await stack.token_requests()
+        now = stack.token_requests()
         times.extend([time.monotonic()] * (now - seen))
         seen = now
         if stopping:
@@ -98,28 +98,26 @@ async def _second_process_client(client: Client) -> Client:
 
 
 async def fleet_rate(
-    client: Client, *, companies: int, budget_per_minute: float, seconds: float
+    server: WorkflowEnvironment, *, companies: int, budget_per_minute: float, seconds: float
 ) -> RateResult:
     """Connect ``companies`` and refresh each once through two worker sets; bounded by ``seconds``."""
-    queue, token_queue = f"rate-{uuid.uuid4()}", f"rate-token-{uuid.uuid4()}"
-    async with running_sandbox(unlimited_sandbox(rate_limit_per_minute=250)) as sandbox:
-        settings = settings_for(sandbox)
-        opts = WorkerOptions(
-            task_queue=queue,
-            token_task_queue=token_queue,
-            token_requests_per_minute=budget_per_minute,
-            graceful_shutdown_seconds=0,
-        )
-        oauth = RemoteOAuth(
-            client, task_queue=queue, company_settings=CompanySettings(token_task_queue=token_queue)
+    token_queue = f"rate-token-{uuid.uuid4()}"
+    async with running_stack(
+        server,
+        unlimited_sandbox(rate_limit_per_minute=250),
+        task_queue=f"rate-{uuid.uuid4()}",
+        company_settings=CompanySettings(token_task_queue=token_queue),
+        start_workers=False,
+    ) as stack:
+        sandbox, oauth, client = stack.sandbox, stack.oauth, stack.client
+        opts = dataclasses.replace(
+            stack.worker_options, token_task_queue=token_queue, token_requests_per_minute=budget_per_minute
         )
         second = await _second_process_client(client)
         async with (
-            httpx.AsyncClient(base_url=sandbox.url) as http,
-            running_workers(client, settings, opts),
-            running_workers(second, settings, opts),
+            running_workers(client, stack.settings, opts),
+            running_workers(second, stack.settings, opts),
         ):
-            stack = BenchStack(client=client, sandbox=sandbox, oauth=oauth, http=http, task_queue=queue)
             refs = [f"rate-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
             forced = FreshnessRequest(min_ttl_seconds=float(sandbox.store.config.token_ttl + 60))
             times: list[float] = []
@@ -150,8 +148,8 @@ async def fleet_rate(
 async def run_rate(*, quick: bool) -> int:
     """Print the fleet rate figure; exit status 1 when the fleet went over its budget."""
     companies, budget = (12, 120.0) if quick else (40, 120.0)
-    async with dev_server() as env:
-        result = await fleet_rate(env.client, companies=companies, budget_per_minute=budget, seconds=80.0)
+    async with dev_server(Keyring.parse(generate_key("bench-1")), log_level="error") as env:
+        result = await fleet_rate(env, companies=companies, budget_per_minute=budget, seconds=80.0)
     verdict = "met" if result.under_budget else "MISSED"
     print(
         f"fleet rate limit, two workers, one token queue: {result.per_minute:.1f} requests/min over "

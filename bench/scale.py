@@ -14,16 +14,14 @@ import sys
 import time
 import uuid
 
-import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from bench.figures import Figure
 from bench.process import peak_rss_mb_of, worker_env, worker_process
-from bench.stack import BenchStack, unlimited_sandbox
-from sandbox.testing import running_sandbox
-from worker.api.companies import RemoteOAuth
+from bench.stack import Stack, running_stack, unlimited_sandbox
 from workflows.company import CompanyConsentWorkflow
 from workflows.types.company import company_workflow_id
 from workflows.types.errors import RemoteOAuthError
@@ -40,7 +38,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KB on Linux
 
 
-async def _connect_all(stack: BenchStack, refs: list[str], deadline: float) -> int:
+async def _connect_all(stack: Stack, refs: list[str], deadline: float) -> int:
     """Connect every company (bounded in time); returns how many did not connect, instead of stopping."""
     gate = asyncio.Semaphore(CONCURRENCY)
     failed = 0
@@ -60,7 +58,7 @@ async def _connect_all(stack: BenchStack, refs: list[str], deadline: float) -> i
     return failed
 
 
-async def _events_per_cycle(stack: BenchStack, ref: str) -> float:
+async def _events_per_cycle(stack: Stack, ref: str) -> float:
     """Median events between two consecutive refresh activities in one company's history."""
     handle = stack.client.get_workflow_handle_for(CompanyConsentWorkflow.run, company_workflow_id(ref))
     events = (await handle.fetch_history()).events
@@ -90,7 +88,7 @@ async def _largest_history(client: Client) -> int:
     return max(lengths, default=0)
 
 
-async def _wait_for_cycles(stack: BenchStack, ref: str, cycles: int, deadline: float) -> int:
+async def _wait_for_cycles(stack: Stack, ref: str, cycles: int, deadline: float) -> int:
     refreshes = 0
     while time.monotonic() < deadline:
         refreshes = (await stack.oauth.status(ref)).refreshes
@@ -100,16 +98,19 @@ async def _wait_for_cycles(stack: BenchStack, ref: str, cycles: int, deadline: f
     return refreshes
 
 
-async def scale_figures(client: Client, keys: str, companies: int, ttl: int, seconds: float) -> list[Figure]:
+async def scale_figures(
+    server: WorkflowEnvironment, keys: str, companies: int, ttl: int, seconds: float
+) -> list[Figure]:
     """Connect ``companies`` with ``ttl``-second tokens on one worker process, let them refresh, measure."""
+    client = server.client
     queue = f"scale-{uuid.uuid4()}"
     refs = [f"scale-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
+    config = unlimited_sandbox(token_ttl=ttl)
     async with (
-        running_sandbox(unlimited_sandbox(token_ttl=ttl)) as sandbox,
-        httpx.AsyncClient(base_url=sandbox.url) as http,
-        worker_process(worker_env(client, sandbox, keys, queue)) as worker,
+        running_stack(server, config, task_queue=queue, start_workers=False) as stack,
+        worker_process(worker_env(client, stack.sandbox, keys, queue)) as worker,
     ):
-        stack = BenchStack(client, sandbox, RemoteOAuth(client, task_queue=queue), http, queue)
+        sandbox = stack.sandbox
         started = time.monotonic()
         failed = await _connect_all(stack, refs, started + seconds * 4)
         connected = time.monotonic() - started

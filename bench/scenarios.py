@@ -18,7 +18,7 @@ from temporalio.testing import ActivityEnvironment
 
 from bench.figures import Figure, stopwatch
 from bench.floor import FloorWorkflow, Nothing
-from bench.stack import REDIRECT_URI, BenchStack, fresh_code, settings_for
+from bench.stack import REDIRECT_URI, Stack, fresh_code, settings_for
 from sandbox.contract import load_contract
 from workflows.io.activities import TokenActivities
 from workflows.types.activity import ExchangeCodeInput
@@ -32,7 +32,7 @@ __all__ = ["exchange", "onboarding", "throughput", "token_use"]
 Timed = Callable[[], Awaitable[float]]
 
 
-def _authlib_client(stack: BenchStack) -> httpx.AsyncClient | None:
+def _authlib_client(stack: Stack) -> httpx.AsyncClient | None:
     """Authlib's httpx client, or None when Authlib is not installed (the peer is then unavailable)."""
     try:
         with warnings.catch_warnings():
@@ -56,7 +56,7 @@ def _authlib_client(stack: BenchStack) -> httpx.AsyncClient | None:
     return client
 
 
-async def exchange(stack: BenchStack, samples: int) -> list[Figure]:
+async def exchange(stack: Stack, samples: int) -> list[Figure]:
     """(1) One code exchange: our activity vs a raw httpx POST vs Authlib's ``fetch_token``.
 
     Our activity runs in Temporal's ``ActivityEnvironment`` (its context set-up costs about 0.15 ms here);
@@ -140,7 +140,7 @@ async def _interleaved(samples: int, first: Timed, second: Timed) -> tuple[float
     return statistics.median(a) * 1000.0, statistics.median(b) * 1000.0
 
 
-async def _start_floor(stack: BenchStack) -> Callable[[], Awaitable[None]]:
+async def _start_floor(stack: Stack) -> Callable[[], Awaitable[None]]:
     """A started floor workflow (untimed); the returned call signals it and waits for its end (timed)."""
     handle = await stack.client.start_workflow(
         FloorWorkflow.run, Nothing(), id=f"bench-floor-{uuid.uuid4()}", task_queue=f"{stack.task_queue}-floor"
@@ -153,7 +153,7 @@ async def _start_floor(stack: BenchStack) -> Callable[[], Awaitable[None]]:
     return finish
 
 
-async def _start_ours(stack: BenchStack) -> Callable[[], Awaitable[None]]:
+async def _start_ours(stack: Stack) -> Callable[[], Awaitable[None]]:
     """An onboarded company with its approved callback (untimed); the call delivers it and takes a token."""
     ref = f"bench-{uuid.uuid4().hex[:16]}"
     callback: Callback = await stack.approve(await stack.oauth.onboard(ref))
@@ -165,9 +165,7 @@ async def _start_ours(stack: BenchStack) -> Callable[[], Awaitable[None]]:
     return finish
 
 
-def _timing(
-    prepare: Callable[[BenchStack], Awaitable[Callable[[], Awaitable[None]]]], stack: BenchStack
-) -> Timed:
+def _timing(prepare: Callable[[Stack], Awaitable[Callable[[], Awaitable[None]]]], stack: Stack) -> Timed:
     async def once() -> float:
         finish = await prepare(stack)
         start = stopwatch()
@@ -177,7 +175,7 @@ def _timing(
     return once
 
 
-async def onboarding(stack: BenchStack, samples: int) -> list[Figure]:
+async def onboarding(stack: Stack, samples: int) -> list[Figure]:
     """(2) Callback received to token available, vs signal to result of the bare workflow."""
     ours, floor = _timing(_start_ours, stack), _timing(_start_floor, stack)
     await ours()
@@ -192,7 +190,7 @@ async def _per_second(count: int, finishes: Sequence[Callable[[], Awaitable[None
     return count / (stopwatch() - start)
 
 
-async def throughput(stack: BenchStack, count: int) -> list[Figure]:
+async def throughput(stack: Stack, count: int) -> list[Figure]:
     """(3) N onboardings and a refresh storm of N companies at once, per second, vs N floors at once."""
     floors = [await _start_floor(stack) for _ in range(count)]
     floor_rate = await _per_second(count, floors)
@@ -206,12 +204,12 @@ async def throughput(stack: BenchStack, count: int) -> list[Figure]:
     onboard_rate = await _per_second(
         count, [functools.partial(consent, c, r) for c, r in zip(callbacks, refs, strict=True)]
     )
-    before = await stack.token_requests()
+    before = stack.token_requests()
     # min_ttl beyond the token's lifetime: every company must refresh, through the update a caller uses.
     forced = FreshnessRequest(min_ttl_seconds=float(stack.sandbox.store.config.token_ttl + 60))
     storm = [functools.partial(_refresh, stack, r, forced) for r in refs]
     storm_rate = await _per_second(count, storm)
-    refreshed = await stack.token_requests() - before
+    refreshed = stack.token_requests() - before
     return [
         Figure(f"(3) onboardings/s, {count} at once", onboard_rate, floor_rate, "/s", "bare wf", 0.7, True),
         Figure(
@@ -227,11 +225,11 @@ async def throughput(stack: BenchStack, count: int) -> list[Figure]:
     ]
 
 
-async def _refresh(stack: BenchStack, ref: str, request: FreshnessRequest) -> None:
+async def _refresh(stack: Stack, ref: str, request: FreshnessRequest) -> None:
     await stack.oauth._ensure_fresh(ref, request)  # the update a refresh storm is made of
 
 
-async def token_use(stack: BenchStack, samples: int) -> list[Figure]:
+async def token_use(stack: Stack, samples: int) -> list[Figure]:
     """(4) A loop of API calls with ``auth(company_ref)`` vs the same loop with a static header."""
     ref = f"bench-{uuid.uuid4().hex[:16]}"
     await stack.connect(ref)

@@ -26,7 +26,7 @@ from temporalio.client import (
 )
 
 from bench.figures import Figure, stopwatch
-from bench.stack import BenchStack
+from bench.stack import Stack
 from worker.api.auth import DEFAULT_MIN_TTL
 from worker.api.companies import RemoteOAuth
 from worker.api.token_cache import TokenCache
@@ -131,7 +131,7 @@ async def _hit_cost(oauth: RemoteOAuth, ref: str, samples: int, calls: int) -> t
 
 
 async def _calls_for_reads(
-    stack: BenchStack, refs: list[str], reads: int, callers: int
+    stack: Stack, refs: list[str], reads: int, callers: int
 ) -> tuple[RpcCounter, set[str]]:
     """``reads`` ``token()`` calls spread over ``refs`` by ``callers`` concurrent callers, on a fresh API."""
     client, counter = counting_client(stack.client)
@@ -146,7 +146,7 @@ async def _calls_for_reads(
     return counter, tokens
 
 
-async def token_reads(stack: BenchStack, samples: int, *, companies: int = 100) -> list[Figure]:
+async def token_reads(stack: Stack, samples: int, *, companies: int = 100) -> list[Figure]:
     """(6) A cached ``token()`` vs a dict lookup; Temporal calls for 10,000 reads over ``companies``."""
     refs = [f"bench-reads-{uuid.uuid4().hex[:12]}" for _ in range(companies)]
     gate = asyncio.Semaphore(20)

@@ -2,103 +2,44 @@
 
 Each ``openapi/<name>.yml`` becomes the package ``generated_client/<name with _>/``, built by
 openapi-python-client with ``openapi/config.yml`` and stamped with the spec's ``info.version`` and the
-SHA-256 of the spec file (``spec.py``), so a reader and ``--check`` both know what the code came from. Beside
-it, ``openapi.json`` is the spec as parsed: what the sandbox serves (no YAML parser at run time) and what the
-next regeneration compares against to say what changed. A spec whose content changed under the same
-``info.version`` is refused unless ``--allow-unbumped`` (recorded in the stamp). ``--dialect`` first writes
-``openapi/remote-oauth-api.yml`` from the seed in ``openapi/seed/`` (see regenerate_client_dialect).
-The whole package is removed before generating: ``--overwrite`` would keep stale modules.
+SHA-256 of the spec file (``spec.py``, see regenerate_client_specs), so a reader and ``--check`` both know
+what the code came from. Beside it, ``openapi.json`` is the spec as parsed: what the sandbox serves (no YAML
+parser at run time) and what the next regeneration compares against to say what changed. A spec whose
+content changed under the same ``info.version`` is refused unless ``--allow-unbumped`` (recorded in the
+stamp). ``--dialect`` first writes ``openapi/remote-oauth-api.yml`` from the seed in ``openapi/seed/`` (see
+regenerate_client_dialect). The whole package is removed before generating: ``--overwrite`` would keep
+stale modules.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
-import hashlib
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from regenerate_client_dialect import DIALECTS, DialectError, write_dialect
 from regenerate_client_diff import describe_changes
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from regenerate_client_specs import (
+    PARSED_FILE,
+    STAMP_FILE,
+    DriftError,
+    Spec,
+    find_specs,
+    parsed_text,
+    previous_document,
+    read_stamp,
+    stamp_text,
+    still_unbumped,
+    unbumped_edits,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-STAMP_FILE = "spec.py"
-PARSED_FILE = "openapi.json"
 PACKAGE_DOC = '"""Clients generated from openapi/ by scripts/regenerate_client; never edit by hand."""\n'
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One spec file and the package generated from it."""
-
-    path: Path
-    version: str
-    sha256: str
-    document: dict[str, Any]
-    """The spec as parsed (what ``openapi.json`` holds)."""
-
-    @property
-    def package(self) -> str:
-        return self.path.stem.replace("-", "_")
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """What an existing package says it was generated from."""
-
-    version: str
-    sha256: str
-    unbumped: bool
-
-
-class DriftError(Exception):
-    """generated_client/ does not match openapi/, or a spec cannot be generated from."""
-
-
-def read_spec(path: Path) -> Spec:
-    data = path.read_bytes()
-    try:
-        document = YAML(typ="safe", pure=True).load(data)
-    except YAMLError as err:
-        raise DriftError(f"{path.name} is not valid YAML: {err}") from None
-    info = document.get("info") if isinstance(document, dict) else None
-    if not isinstance(info, dict) or not info.get("version"):
-        raise DriftError(f"{path.name} has no info.version")
-    # An unquoted date is a date to YAML; the version is its text either way.
-    return Spec(
-        path=path, version=str(info["version"]), sha256=hashlib.sha256(data).hexdigest(), document=document
-    )
-
-
-def find_specs(spec_dir: Path) -> list[Spec]:
-    return [read_spec(p) for p in sorted(spec_dir.glob("*.yml")) if p.name != "config.yml"]
-
-
-def stamp_text(spec: Spec, *, unbumped: bool = False) -> str:
-    return (
-        f'"""What this package was generated from; written by scripts/regenerate_client."""\n\n'
-        f'SPEC_FILE = "{spec.path.name}"\n'
-        f'SPEC_VERSION = "{spec.version}"\n'
-        f'SPEC_SHA256 = "{spec.sha256}"\n'
-        f"SPEC_UNBUMPED = {unbumped}\n"
-        f'"""True when regenerated with --allow-unbumped: the spec changed without an info.version bump."""\n'
-    )
-
-
-def parsed_text(spec: Spec) -> str:
-    """The spec as JSON, keys in the spec's order (dates, if any, as their ISO text)."""
-    return json.dumps(spec.document, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def generate(spec: Spec, out_dir: Path, config: Path, *, unbumped: bool = False) -> Path:
@@ -131,25 +72,6 @@ def generate(spec: Spec, out_dir: Path, config: Path, *, unbumped: bool = False)
     (target / STAMP_FILE).write_text(stamp_text(spec, unbumped=unbumped), encoding="utf-8")
     (target / PARSED_FILE).write_text(parsed_text(spec), encoding="utf-8")
     return target
-
-
-def read_stamp(package_dir: Path) -> Stamp | None:
-    text = _read(package_dir / STAMP_FILE)
-    found = dict(re.findall(r"^(SPEC_\w+) = \"?(.*?)\"?$", text, re.MULTILINE))
-    if "SPEC_VERSION" not in found or "SPEC_SHA256" not in found:
-        return None
-    return Stamp(
-        version=found["SPEC_VERSION"],
-        sha256=found["SPEC_SHA256"],
-        unbumped=found.get("SPEC_UNBUMPED") == "True",
-    )
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return ""
 
 
 def _differences(left: Path, right: Path) -> list[str]:
@@ -185,7 +107,7 @@ def check(specs: list[Spec], out_dir: Path, config: Path) -> list[str]:
             if not current.is_dir():
                 problems.append(f"{spec.path.name} has no generated package: run scripts/regenerate_client")
                 continue
-            fresh = generate(spec, Path(tmp), config, unbumped=_still_unbumped(stamp, spec))
+            fresh = generate(spec, Path(tmp), config, unbumped=still_unbumped(stamp, spec))
             diff = _differences(current, fresh)
             if not diff:
                 continue
@@ -208,29 +130,6 @@ def check(specs: list[Spec], out_dir: Path, config: Path) -> list[str]:
     return problems
 
 
-def _still_unbumped(stamp: Stamp | None, spec: Spec) -> bool:
-    """An --allow-unbumped regeneration stays on record while the spec is the one it was built from."""
-    return stamp is not None and stamp.unbumped and stamp.sha256 == spec.sha256
-
-
-def unbumped_edits(specs: list[Spec], out_dir: Path) -> list[Spec]:
-    """Specs whose content changed since their package was built while ``info.version`` stayed the same."""
-    edited = []
-    for spec in specs:
-        stamp = read_stamp(out_dir / spec.package)
-        if stamp is not None and stamp.sha256 != spec.sha256 and stamp.version == spec.version:
-            edited.append(spec)
-    return edited
-
-
-def _previous_document(package_dir: Path) -> Mapping[str, Any] | None:
-    try:
-        loaded = json.loads(_read(package_dir / PARSED_FILE) or "null")
-    except json.JSONDecodeError:
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
 def summary(spec: Spec, out_dir: Path) -> list[str]:
     """``name: old -> new`` and what changed, from the package about to be replaced."""
     package_dir = out_dir / spec.package
@@ -240,7 +139,7 @@ def summary(spec: Spec, out_dir: Path) -> list[str]:
     if stamp.sha256 == spec.sha256:
         return [f"{spec.path.name}: {spec.version}, unchanged"]
     lines = [f"{spec.path.name}: {stamp.version} -> {spec.version}"]
-    previous = _previous_document(package_dir)
+    previous = previous_document(package_dir)
     if previous is None:
         return [*lines, f"  (no {PARSED_FILE} in the old package: changes unknown)"]
     changes = describe_changes(previous, spec.document)
@@ -262,7 +161,7 @@ def regenerate(specs: list[Spec], out_dir: Path, config: Path, *, allow_unbumped
     for spec in specs:
         lines = summary(spec, out_dir)
         stamp = read_stamp(out_dir / spec.package)
-        generate(spec, out_dir, config, unbumped=spec in unbumped or _still_unbumped(stamp, spec))
+        generate(spec, out_dir, config, unbumped=spec in unbumped or still_unbumped(stamp, spec))
         print("\n".join(lines))
         print(f"  generated generated_client/{spec.package}")
     return 0

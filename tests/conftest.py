@@ -1,7 +1,8 @@
-"""Shared fixtures: the bundled Temporal servers, a codec keyring, fresh task queues.
+"""Shared fixtures: the bundled Temporal servers, a codec keyring, fresh task queues, and the stack.
 
 Both servers are session-scoped and their clients carry the test keyring's codec, as production does.
-Read what Temporal stored with ``with_converter(env.client, DataConverter.default)``.
+Read what Temporal stored with ``with_converter(env.client, DataConverter.default)``. The stack is
+``bench.stack.running_stack`` (the one the bench measures) with the tests' settings (``tests.support.stack``).
 
 Unfinished-handler warnings from the SDK stay errors (pyproject's ``filterwarnings = ["error"]``): a
 workflow that ends with an update or signal handler still running is a bug here.
@@ -9,32 +10,17 @@ workflow that ends with an update or signal handler still running is a bug here.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from bench.stack import time_skipping_server
+from bench.stack import dev_server, time_skipping_server
+from tests.support.stack import Stack, make_stack
+from tests.support.temporal import TEST_KEYS, fresh_task_queue
 from worker import temporal
-from worker.api.token_cache import TokenCache
-from workflows.company_effects import SEARCH_ATTRIBUTES
-from workflows.io.codec import Keyring, data_converter
-
-TEST_KEYS = "test-1:Xb6sfxafdYzyfowlIYuiRwC6WWcQxHqIY8o7bXUPxrw="
-"""A fixed 256-bit test key, so a failing test's history can be decoded afterwards."""
-
-
-def api_token_cache(env: WorkflowEnvironment) -> TokenCache | None:
-    """The API's token cache on ``env``: none kept on a time-skipping server, whose skipped hours this
-    process's clock never sees (a kept token would outlive the refreshes); the default on the dev server."""
-    return TokenCache(0) if env.supports_time_skipping else None
-
-
-def fresh_task_queue() -> str:
-    """A task queue name no other test uses (for tests that need several)."""
-    return f"tq-{uuid.uuid4()}"
+from workflows.io.codec import Keyring
 
 
 @pytest.fixture
@@ -86,13 +72,19 @@ async def own_time_skipping_env(
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_server_env(temporal_binary: str, test_keyring: Keyring) -> AsyncIterator[WorkflowEnvironment]:
     """The dev server (real clock, search attributes and visibility); its client has the codec."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary,
-        ui=False,
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=data_converter(test_keyring),
-    )
-    try:
+    async with dev_server(test_keyring, binary=temporal_binary) as env:
         yield env
-    finally:
-        await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stack(own_time_skipping_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Stack]:
+    """A sandbox, a worker and the API, on a time-skipping server of this test's own."""
+    async with make_stack(own_time_skipping_env, task_queue) as built:
+        yield built
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def dev_stack(dev_server_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Stack]:
+    """The same on the dev server, which (unlike the test server) writes nothing for a rejected update."""
+    async with make_stack(dev_server_env, task_queue) as built:
+        yield built

@@ -17,9 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.stack import time_skipping_server
 from sandbox.config import SandboxConfig
-from tests.conftest import TEST_KEYS, api_token_cache
-from tests.workflows.test_company import CLIENT_ID, EXACT, TTL, Stack, make_stack
-from worker.api.companies import RemoteOAuth
+from tests.support.stack import CLIENT_ID, TTL, Stack, make_stack
+from tests.support.temporal import TEST_KEYS
 from worker.temporal import test_server_binary
 from workflows.assertion_tokens import assertion_workflow_id
 from workflows.io.codec import Keyring
@@ -75,19 +74,9 @@ async def company_expired(stack: Stack) -> WorkflowHistory:
     return await stack.handle("replay-expired").fetch_history()
 
 
-def _partner_api(stack: Stack) -> RemoteOAuth:
-    return RemoteOAuth(
-        stack.env.client,
-        task_queue=stack.task_queue,
-        company_settings=EXACT,
-        client_id=CLIENT_ID,
-        token_cache=api_token_cache(stack.env),
-    )
-
-
 async def partner_token(stack: Stack) -> WorkflowHistory:
     """A partner token: first grant, two timer refreshes, one forced by a 401 report, then stopped."""
-    oauth = _partner_api(stack)
+    oauth = stack.oauth
     first = await oauth.partner_token()
     await stack.env.sleep(timedelta(hours=2, minutes=5))
     await oauth.partner_token_after_rejection(await oauth.partner_token(min_ttl=0))
@@ -100,7 +89,7 @@ async def partner_token(stack: Stack) -> WorkflowHistory:
 async def assertion_token(stack: Stack) -> WorkflowHistory:
     """An assertion token for a company's admin: a mint, a cached answer, a re-mint after a 401 report."""
     await stack.connect("replay-assertion")
-    oauth = _partner_api(stack)
+    oauth = stack.oauth
     token = await oauth.assertion_token("replay-assertion")
     await oauth.assertion_token("replay-assertion")
     await oauth.assertion_auth("replay-assertion")._after_401(token)
@@ -110,7 +99,8 @@ async def assertion_token(stack: Stack) -> WorkflowHistory:
 
 async def magic_link(stack: Stack) -> WorkflowHistory:
     """A magic link for a company's admin, through the retrying workflow."""
-    status = await stack.connect("replay-magic")
+    await stack.connect("replay-magic")
+    status = await stack.oauth.status("replay-magic")
     token = await stack.oauth.token("replay-magic")
     link = MagicLinkInput(access_token=token.access_token, user_id=status.user_id)
     handle = await stack.env.client.start_workflow(

@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tests.worker.dev.test_run import running_dev
+from tests.support.dev import running_dev
 from worker.cli.app import app
 
 README = Path(__file__).parent.parent / "README.md"

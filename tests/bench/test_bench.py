@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.chaos import Outcome, kill_storm, lost_responses, outage, two_workers
 from bench.rate import fleet_rate
 from tests import ROOT
-from tests.conftest import TEST_KEYS
+from tests.support.temporal import TEST_KEYS
 
 QUICK_TIMEOUT = 150.0
 CHAOS_LIMIT = 120.0
@@ -60,7 +60,7 @@ async def test_quick_run_prints_every_figure_with_a_ratio() -> None:
 
 async def test_two_workers_share_one_token_budget(dev_server_env: WorkflowEnvironment) -> None:
     """Two worker sets on one token queue together stay under its per-minute budget, measured at the sandbox."""
-    result = await fleet_rate(dev_server_env.client, companies=8, budget_per_minute=120.0, seconds=60.0)
+    result = await fleet_rate(dev_server_env, companies=8, budget_per_minute=120.0, seconds=60.0)
     assert result.requests == 16  # 8 code exchanges + 8 forced refreshes, nothing lost or doubled
     assert result.companies_refreshed == 8
     assert result.rate_limited == 0
@@ -70,16 +70,14 @@ async def test_two_workers_share_one_token_budget(dev_server_env: WorkflowEnviro
 async def test_worker_killed_again_and_again_loses_no_consent(dev_server_env: WorkflowEnvironment) -> None:
     """Refresh storms while the worker process is SIGKILLed and restarted: every company active, token live."""
     async with asyncio.timeout(CHAOS_LIMIT):
-        result = await kill_storm(
-            dev_server_env.client, TEST_KEYS, companies=5, storm_seconds=3.0, kill_every=1.0
-        )
+        result = await kill_storm(dev_server_env, TEST_KEYS, companies=5, storm_seconds=3.0, kill_every=1.0)
     assert (result.active, result.revoked, result.live_tokens, result.lost) == (5, 0, 5, 0), result
     assert "SIGKILLed 0x" not in result.detail  # the worker really was killed
 
 
 async def test_the_surviving_worker_finishes_the_storm(dev_server_env: WorkflowEnvironment) -> None:
     async with asyncio.timeout(CHAOS_LIMIT):
-        result = await two_workers(dev_server_env.client, TEST_KEYS, companies=4)
+        result = await two_workers(dev_server_env, TEST_KEYS, companies=4)
     assert (result.active, result.revoked, result.live_tokens, result.lost) == (4, 0, 4, 0), result
 
 
@@ -87,7 +85,7 @@ async def test_lost_refresh_answers_without_rotation_lose_nothing(
     dev_server_env: WorkflowEnvironment,
 ) -> None:
     async with asyncio.timeout(CHAOS_LIMIT):
-        result = await lost_responses(dev_server_env.client, companies=6, rotation="off")
+        result = await lost_responses(dev_server_env, companies=6, rotation="off")
     assert (result.active, result.revoked, result.live_tokens, result.lost) == (6, 0, 6, 0), result
     assert "2 refresh answers dropped" in result.detail  # a third of 6, so the fault really fired
 
@@ -97,7 +95,7 @@ async def test_lost_refresh_answers_with_strict_rotation_are_all_reported(
 ) -> None:
     """Each answer dropped after the gateway rotated costs that consent, and says so: never silent."""
     async with asyncio.timeout(CHAOS_LIMIT):
-        result = await lost_responses(dev_server_env.client, companies=6, rotation="strict")
+        result = await lost_responses(dev_server_env, companies=6, rotation="strict")
     assert result.revoked == result.reported_losses == 2, result
     assert (result.live_tokens, result.lost) == (4, 0), result
 

@@ -5,25 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-import typer
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 import sandbox.cli
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
+from tests.support.sandbox import cli_app
 
 SPEC = load_contract()
 """Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
-
-# A root app of our own, so these tests do not depend on the rest of the CLI importing cleanly.
-app = typer.Typer()
-app.command("sandbox")(sandbox.cli.sandbox_command)
-
-
-@app.callback()
-def _root() -> None:
-    """Keep typer in multi-command mode."""
 
 
 @dataclass
@@ -56,7 +47,7 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> list[FakeServer]:
 
 def test_help_explains_every_option() -> None:
     """``remote-oauth sandbox --help`` lists each option with its help text."""
-    result = CliRunner().invoke(app, ["sandbox", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    result = CliRunner().invoke(cli_app, ["sandbox", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert result.exit_code == 0
     for option, words in [
         ("--host", "Interface to listen on"),
@@ -76,7 +67,7 @@ def test_help_explains_every_option() -> None:
 
 def test_defaults_serve_the_dev_client_on_127_0_0_1_8090(servers: list[FakeServer]) -> None:
     """Without options the sandbox uses the dev credentials on 127.0.0.1:8090 and prints them."""
-    result = CliRunner().invoke(app, ["sandbox"])
+    result = CliRunner().invoke(cli_app, ["sandbox"])
     assert result.exit_code == 0, result.output
     assert [(server.host, server.port, server.runs) for server in servers] == [("127.0.0.1", 8090, [True])]
     assert servers[0].app.state.sandbox.config == SandboxConfig()
@@ -101,7 +92,7 @@ def test_options_build_the_configuration(servers: list[FakeServer]) -> None:
         "--rate-limit-per-minute", "10",
         "--auto-approve",
     ]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 0, result.output
     assert servers[0].app.state.sandbox.config == SandboxConfig(
         client_id="partner",
@@ -117,7 +108,7 @@ def test_options_build_the_configuration(servers: list[FakeServer]) -> None:
 
 def test_an_unknown_rotation_mode_is_refused(servers: list[FakeServer]) -> None:
     """Typer rejects values outside off|strict|grace before anything starts."""
-    result = CliRunner().invoke(app, ["sandbox", "--refresh-rotation", "sometimes"])
+    result = CliRunner().invoke(cli_app, ["sandbox", "--refresh-rotation", "sometimes"])
     assert result.exit_code == 2
     assert servers == []
 

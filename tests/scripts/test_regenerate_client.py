@@ -16,6 +16,7 @@ from tests import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import regenerate_client
+import regenerate_client_specs
 
 
 def _tree_digest(folder: Path) -> str:
@@ -48,13 +49,13 @@ def isolated_import(tmp_path: Path) -> Iterator[Path]:
 
 
 SPECS = ROOT / "openapi"
-OAUTH = regenerate_client.read_spec(SPECS / "remote-oauth-api.yml")
+OAUTH = regenerate_client_specs.read_spec(SPECS / "remote-oauth-api.yml")
 """The OAuth spec as committed (seed or live dialect): versions and paths come from here, never from the test."""
 
 
 def _bump(spec: Path, version: str) -> None:
     text = spec.read_text(encoding="utf-8")
-    current = regenerate_client.read_spec(spec).version
+    current = regenerate_client_specs.read_spec(spec).version
     text = re.sub(
         rf"^  version: '?{re.escape(current)}'?$", f"  version: '{version}'", text, count=1, flags=re.M
     )
@@ -75,7 +76,7 @@ def test_stamp_records_version_and_hash() -> None:
     from generated_client.remote_magic_link_api import spec as magic_stamp
     from generated_client.remote_oauth_api import spec as oauth_stamp
 
-    magic = regenerate_client.read_spec(SPECS / "remote-magic-link-api.yml")
+    magic = regenerate_client_specs.read_spec(SPECS / "remote-magic-link-api.yml")
     stamps = {
         s.SPEC_FILE: (s.SPEC_VERSION, s.SPEC_SHA256, s.SPEC_UNBUMPED) for s in (oauth_stamp, magic_stamp)
     }

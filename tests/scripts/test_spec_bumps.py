@@ -18,12 +18,13 @@ from tests import ROOT
 sys.path.insert(0, str(ROOT / "scripts"))
 import regenerate_client
 import regenerate_client_dialect as dialect
+import regenerate_client_specs
 from regenerate_client_diff import describe_changes
 
 SPECS = ROOT / "openapi"
 SEED = (SPECS / "seed" / "remote-oauth-api.yml").read_text(encoding="utf-8")
-OAUTH = regenerate_client.read_spec(SPECS / "remote-oauth-api.yml")
-MAGIC = regenerate_client.read_spec(SPECS / "remote-magic-link-api.yml")
+OAUTH = regenerate_client_specs.read_spec(SPECS / "remote-oauth-api.yml")
+MAGIC = regenerate_client_specs.read_spec(SPECS / "remote-magic-link-api.yml")
 
 
 def _load(text: str) -> dict[str, Any]:
@@ -86,14 +87,14 @@ def test_allow_unbumped_is_recorded_and_checked(
     spec = specs / "remote-magic-link-api.yml"
     _edit_summary(spec)
     assert regenerate_client.main(["--specs", str(specs), "--out", str(out), "--allow-unbumped"]) == 0
-    stamp = regenerate_client.read_stamp(out / "remote_magic_link_api")
-    assert stamp == regenerate_client.Stamp(
+    stamp = regenerate_client_specs.read_stamp(out / "remote_magic_link_api")
+    assert stamp == regenerate_client_specs.Stamp(
         version=MAGIC.version, sha256=hashlib.sha256(spec.read_bytes()).hexdigest(), unbumped=True
     )
     assert "SPEC_UNBUMPED = True\n" in (out / "remote_magic_link_api" / "spec.py").read_text()
     assert regenerate_client.main(["--check", "--specs", str(specs), "--out", str(out)]) == 0
     assert regenerate_client.main(["--specs", str(specs), "--out", str(out)]) == 0  # the record stays
-    assert regenerate_client.read_stamp(out / "remote_magic_link_api") == stamp
+    assert regenerate_client_specs.read_stamp(out / "remote_magic_link_api") == stamp
 
     spec.write_text(
         spec.read_text(encoding="utf-8").replace("Make A Link", "Make One Link"), encoding="utf-8"

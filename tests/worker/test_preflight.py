@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TEST_KEYS
-from tests.worker.cli.test_app import base_env, run
+from tests.support.cli import base_env, run
+from tests.support.temporal import TEST_KEYS
 from worker import preflight
 from workflows.io.settings import Settings
 

@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.workflows.test_company import EXACT, REDIRECT_URI, Stack, make_stack
+from tests.support.stack import EXACT, REDIRECT_URI, Stack, make_stack
 from worker.api.companies import Onboarding
 from worker.web import create_web_app
 from workflows.io.connect_session import cookie_name

@@ -3,126 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
-from sandbox.testing import RunningSandbox, running_sandbox
-from tests.conftest import api_token_cache
-from worker.api.companies import Onboarding, RemoteOAuth
-from worker.runner import WorkerOptions, running_workers
+from tests.support.stack import CLIENT_ID, REDIRECT_URI, TTL, Stack, make_stack
 from workflows.company import CompanyConsentWorkflow
-from workflows.io.connect_session import ConnectLinks
-from workflows.io.settings import Settings
-from workflows.schedule import RefreshTiming
-from workflows.types.company import (
-    Callback,
-    CompanySettings,
-    CompanyStatus,
-    FreshnessRequest,
-    Phase,
-    company_workflow_id,
-)
+from workflows.types.company import Callback, CompanyStatus, FreshnessRequest, Phase
 from workflows.types.errors import ErrorType, NotReadyError
 
 SPEC = load_contract()
 """Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
-
-CLIENT_ID = "remote-oauth-dev"
-CLIENT_SECRET = "dev-secret-not-for-production"
-REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
-CONNECT_KEY = "connect-key-for-tests-only-0123456789abcdef"
-TTL = 4500
-"""75-minute tokens: refresh-ahead window 15 min, so with no jitter a refresh every hour exactly."""
-EXACT = CompanySettings(timing=RefreshTiming(max_jitter_seconds=0), cycles_per_run=100)
-
-
-@dataclass(frozen=True)
-class Stack:
-    env: WorkflowEnvironment
-    sandbox: RunningSandbox
-    oauth: RemoteOAuth
-    http: httpx.AsyncClient
-    task_queue: str
-
-    async def stats(self) -> dict[str, int]:
-        response = await self.http.get("/sandbox/stats")
-        counts: dict[str, int] = response.json()["token_requests"]
-        return {grant: n for grant, n in counts.items() if n}
-
-    def handle(self, ref: str) -> WorkflowHandle[CompanyConsentWorkflow, CompanyStatus]:
-        return self.env.client.get_workflow_handle_for(CompanyConsentWorkflow.run, company_workflow_id(ref))
-
-    async def approve(self, link: Onboarding, *, company_name: str = "Acme") -> Callback:
-        """Follow the connect link as an admin who approves (the sandbox auto-approves)."""
-        assert link.authorize_url is not None
-        url = httpx.URL(link.authorize_url).copy_add_param("company_name", company_name)
-        response = await self.http.get(url)
-        assert response.status_code == 302, response.text
-        query = parse_qs(urlsplit(response.headers["location"]).query)
-        return Callback(state=query["state"][0], code=query["code"][0])
-
-    async def connect(self, ref: str, *, company_name: str = "Acme") -> CompanyStatus:
-        link = await self.oauth.onboard(ref)
-        result = await self.oauth.complete_consent(await self.approve(link, company_name=company_name))
-        assert result.phase is Phase.ACTIVE, result.message
-        return await self.oauth.status(ref)
-
-
-def settings_for(sandbox: RunningSandbox) -> Settings:
-    return Settings.from_env(
-        {
-            "REMOTE_GATEWAY_URL": sandbox.url,
-            "REMOTE_CLIENT_ID": CLIENT_ID,
-            "REMOTE_CLIENT_SECRET": CLIENT_SECRET,
-            "REMOTE_REDIRECT_URI": REDIRECT_URI,
-            "REMOTE_OAUTH_CONNECT_KEYS": CONNECT_KEY,
-        }
-    )
-
-
-@contextlib.asynccontextmanager
-async def make_stack(
-    env: WorkflowEnvironment, task_queue: str, *, config: SandboxConfig | None = None
-) -> AsyncIterator[Stack]:
-    config = config or SandboxConfig(auto_approve=True, token_ttl=TTL)
-    async with running_sandbox(config) as sandbox, httpx.AsyncClient(base_url=sandbox.url) as http:
-        settings = settings_for(sandbox)
-        opts = WorkerOptions(task_queue=task_queue, token_task_queue=task_queue, graceful_shutdown_seconds=0)
-        async with running_workers(env.client, settings, opts):
-            oauth = RemoteOAuth(
-                env.client,
-                task_queue=task_queue,
-                company_settings=EXACT,
-                links=ConnectLinks.from_settings(settings),
-                token_cache=api_token_cache(env),
-            )
-            yield Stack(env=env, sandbox=sandbox, oauth=oauth, http=http, task_queue=task_queue)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def stack(own_time_skipping_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Stack]:
-    """A sandbox, a worker and the API, on a time-skipping server of this test's own."""
-    async with make_stack(own_time_skipping_env, task_queue) as built:
-        yield built
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def dev_stack(dev_server_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Stack]:
-    """The same on the dev server, which (unlike the test server) writes nothing for a rejected update."""
-    async with make_stack(dev_server_env, task_queue) as built:
-        yield built
 
 
 async def history_length(handle: WorkflowHandle[CompanyConsentWorkflow, CompanyStatus]) -> int:
@@ -207,7 +104,8 @@ async def _thirty_days(stack: Stack) -> None:
 
 async def test_revoked_consent_then_reconsent(stack: Stack) -> None:
     """A revoked consent is noticed at the next refresh; a new link brings the same workflow back to active."""
-    status = await stack.connect("revokee")
+    await stack.connect("revokee")
+    status = await stack.oauth.status("revokee")
     run_id = (await stack.handle("revokee").describe()).run_id
     revoked = await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
     assert revoked.status_code == 200
@@ -323,13 +221,9 @@ async def test_worker_killed_mid_exchange(dev_server_env: WorkflowEnvironment, t
 
     On the dev server: a real server moves the dead worker's sticky workflow tasks back to the shared queue.
     """
-    config = SandboxConfig(auto_approve=True, token_ttl=TTL)
-    async with running_sandbox(config) as sandbox, httpx.AsyncClient(base_url=sandbox.url) as http:
-        settings = settings_for(sandbox)
-        opts = WorkerOptions(task_queue=task_queue, token_task_queue=task_queue, graceful_shutdown_seconds=0)
-        oauth = RemoteOAuth(dev_server_env.client, task_queue=task_queue, company_settings=EXACT)
-        stack = Stack(env=dev_server_env, sandbox=sandbox, oauth=oauth, http=http, task_queue=task_queue)
-        async with running_workers(dev_server_env.client, settings, opts):
+    async with make_stack(dev_server_env, task_queue, start_workers=False) as stack:
+        oauth, http = stack.oauth, stack.http
+        async with stack.workers():
             callback = await stack.approve(await oauth.onboard(f"phoenix-{task_queue}"))
             await http.post("/sandbox/faults", json={"kind": "http_503", "count": 2})
             pending = asyncio.create_task(oauth.complete_consent(callback))
@@ -338,7 +232,7 @@ async def test_worker_killed_mid_exchange(dev_server_env: WorkflowEnvironment, t
                 assert asyncio.get_running_loop().time() < deadline, "the exchange never reached the sandbox"
                 await asyncio.sleep(0.01)
         assert not pending.done()
-        async with running_workers(dev_server_env.client, settings, opts):
+        async with stack.workers():
             result = await asyncio.wait_for(pending, timeout=30)
         assert result.phase is Phase.ACTIVE
         assert await stack.stats() == {"authorization_code": 3}

@@ -18,9 +18,9 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from tests.workflows.test_company import CLIENT_ID, CLIENT_SECRET, EXACT, Stack
-from tests.workflows.test_company_recovery import Scene, scene, worker_settings
-from tests.workflows.test_history_secrets import _decrypted_payloads
+from tests.support.history import decrypted_payloads
+from tests.support.scene import Scene, scene
+from tests.support.stack import CLIENT_ID, CLIENT_SECRET, EXACT, Stack
 from worker.cli.app import _table
 from worker.runner import gateway_activities, local_activities
 from workflows.company import CompanyConsentWorkflow
@@ -47,7 +47,7 @@ async def _sandbox_tokens(stack: Stack) -> set[str]:
 async def _history_text(stack: Stack, keyring: Keyring) -> str:
     """Every payload of the company's history, decrypted, as text."""
     history = await stack.handle("pinned").fetch_history()
-    return await _decrypted_payloads(history.events, EncryptionCodec(keyring))
+    return await decrypted_payloads(history.events, EncryptionCodec(keyring))
 
 
 async def test_a_pinned_ref_never_binds_another_company(
@@ -95,7 +95,8 @@ async def test_re_consent_by_another_company_after_revocation_never_rebinds(
     company id (an event, not a silent `recovered`); its own admin's consent recovers it."""
     async with scene(own_time_skipping_env, task_queue) as sc, sc.workers():
         stack = sc.stack
-        first = await stack.connect("rebind", company_name="Acme Rebind")
+        await stack.connect("rebind", company_name="Acme Rebind")
+        first = await stack.oauth.status("rebind")
         await stack.http.post(f"/sandbox/companies/{first.company_id}/revoke", json={})
         await stack.env.sleep(timedelta(hours=1, minutes=1))
         assert await sc.hook.wait_for(1) == ["revoked"]
@@ -122,7 +123,8 @@ async def test_a_company_nobody_consents_to_expires(
         await stack.oauth.onboard("ghost")
         waiting = await stack.oauth.status("ghost")
         assert waiting.consent_deadline is not None
-        connected = await stack.connect("keeper")
+        await stack.connect("keeper")
+        connected = await stack.oauth.status("keeper")
         assert connected.consent_deadline is None
         await stack.env.sleep(timedelta(hours=3, minutes=1))
         handle = stack.handle("ghost")
@@ -148,9 +150,7 @@ async def test_a_hostile_gateway_echo_reaches_no_status_webhook_log_or_table(
             await sc.stack.connect("echoed")
             grant = await sc.stack.oauth.token("echoed")
         assert grant.refresh_token is not None
-        settings = replace(
-            worker_settings(sc.stack.sandbox, sc.hook), token_auth_method=TokenAuthMethod.CLIENT_SECRET_BASIC
-        )
+        settings = replace(sc.settings(), token_auth_method=TokenAuthMethod.CLIENT_SECRET_BASIC)
         fault = {"kind": "echo_request", "count": 1, "grant_type": "refresh_token"}
         await sc.stack.http.post("/sandbox/faults", json=fault)
         async with _worker(sc, settings, [CompanyConsentWorkflow]):
@@ -211,8 +211,8 @@ async def test_continue_as_new_keeps_a_misconfigured_company_retrying_on_time(
     memory once dropped the retry time, and the company waited for a manual retry forever)."""
     async with scene(own_time_skipping_env, task_queue) as sc:
         stack = sc.stack
-        good = worker_settings(stack.sandbox, sc.hook)
-        wrong = worker_settings(stack.sandbox, sc.hook, secret="a-wrong-secret-value")
+        good = sc.settings()
+        wrong = sc.settings(secret="a-wrong-secret-value")
         async with _worker(sc, good, [ContinuingWhenMisconfigured]):
             handle = await stack.env.client.start_workflow(
                 ContinuingWhenMisconfigured.run,

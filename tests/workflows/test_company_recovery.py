@@ -3,143 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from temporalio.testing import WorkflowEnvironment
 
-from sandbox.config import SandboxConfig
-from sandbox.testing import RunningSandbox, running_sandbox
-from tests.conftest import api_token_cache
-from tests.workflows.test_company import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    CONNECT_KEY,
-    EXACT,
-    REDIRECT_URI,
-    TTL,
-    Stack,
-)
-from worker.api.companies import RemoteOAuth
-from worker.runner import WorkerOptions, running_workers
+from tests.support.scene import scene
+from tests.support.stack import CLIENT_SECRET, CONNECT_KEY
 from workflows.company import CompanyConsentWorkflow
 from workflows.io.connect_session import ConnectKeys
-from workflows.io.notify import verify
-from workflows.io.settings import Settings
 from workflows.types.company import CompanySettings, FreshnessRequest, Phase, RefreshPolicy
-
-WEBHOOK_SECRET = "webhook-secret-for-tests-only"
-
-
-@dataclass
-class Receiver:
-    """A partner's webhook endpoint on 127.0.0.1 that keeps what it was sent."""
-
-    url: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)
-    authentic: list[bool] = field(default_factory=list)
-
-    async def wait_for(self, count: int) -> list[str]:
-        deadline = asyncio.get_running_loop().time() + 10
-        while len(self.events) < count:
-            assert asyncio.get_running_loop().time() < deadline, f"webhook got {self.names()}"
-            await asyncio.sleep(0.01)
-        return self.names()
-
-    def names(self) -> list[str]:
-        return [event["event"] for event in self.events]
-
-
-@contextlib.asynccontextmanager
-async def receiver() -> AsyncIterator[Receiver]:
-    got = Receiver()
-
-    async def hook(request: Request) -> Response:
-        body = await request.body()
-        got.authentic.append(
-            verify(
-                WEBHOOK_SECRET,
-                request.headers["x-remote-oauth-timestamp"],
-                body,
-                request.headers["x-remote-oauth-signature"],
-            )
-        )
-        got.events.append(json.loads(body))
-        return Response(status_code=204)
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=[Route("/hook", hook, methods=["POST"])]), port=0, log_level="warning"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done()
-        await asyncio.sleep(0.005)
-    got.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/hook"
-    try:
-        yield got
-    finally:
-        server.should_exit = True
-        await task
-
-
-def worker_settings(sandbox: RunningSandbox, hook: Receiver, *, secret: str = CLIENT_SECRET) -> Settings:
-    return Settings.from_env(
-        {
-            "REMOTE_GATEWAY_URL": sandbox.url,
-            "REMOTE_CLIENT_ID": CLIENT_ID,
-            "REMOTE_CLIENT_SECRET": secret,
-            "REMOTE_REDIRECT_URI": REDIRECT_URI,
-            "REMOTE_OAUTH_WEBHOOK_URL": hook.url,
-            "REMOTE_OAUTH_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "REMOTE_OAUTH_CONNECT_KEYS": CONNECT_KEY,
-        }
-    )
-
-
-@dataclass(frozen=True)
-class Scene:
-    stack: Stack
-    hook: Receiver
-    opts: WorkerOptions
-
-    def workers(self, *, secret: str = CLIENT_SECRET) -> contextlib.AbstractAsyncContextManager[object]:
-        settings = worker_settings(self.stack.sandbox, self.hook, secret=secret)
-        return running_workers(self.stack.env.client, settings, self.opts)
-
-
-@contextlib.asynccontextmanager
-async def scene(
-    env: WorkflowEnvironment, task_queue: str, settings: CompanySettings = EXACT
-) -> AsyncIterator[Scene]:
-    config = SandboxConfig(auto_approve=True, token_ttl=TTL)
-    async with (
-        running_sandbox(config) as sandbox,
-        receiver() as hook,
-        httpx.AsyncClient(base_url=sandbox.url) as http,
-    ):
-        oauth = RemoteOAuth(
-            env.client, task_queue=task_queue, company_settings=settings, token_cache=api_token_cache(env)
-        )
-        stack = Stack(env=env, sandbox=sandbox, oauth=oauth, http=http, task_queue=task_queue)
-        opts = WorkerOptions(
-            task_queue=task_queue,
-            token_task_queue=task_queue,
-            graceful_shutdown_seconds=0,
-            max_cached_workflows=0,
-        )
-        yield Scene(stack=stack, hook=hook, opts=opts)
 
 
 async def test_wrong_secret_during_refresh_then_fixed(
@@ -195,7 +69,8 @@ async def test_wrong_secret_at_exchange_opens_a_new_link(
 async def test_revocation_is_announced(own_time_skipping_env: WorkflowEnvironment, task_queue: str) -> None:
     """Revoked consent sends a signed `revoked` event carrying the new connect link; offboarding one too."""
     async with scene(own_time_skipping_env, task_queue) as sc, sc.workers():
-        status = await sc.stack.connect("noisy")
+        await sc.stack.connect("noisy")
+        status = await sc.stack.oauth.status("noisy")
         await sc.stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
         await sc.stack.env.sleep(timedelta(hours=1, minutes=1))
         assert await sc.hook.wait_for(1) == ["revoked"]

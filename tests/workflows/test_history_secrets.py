@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
 from datetime import timedelta
 
-from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.workflows.test_company import CLIENT_SECRET, TTL, make_stack
+from tests.support.history import decrypted_payloads
+from tests.support.stack import CLIENT_SECRET, TTL, make_stack
 from worker.temporal import with_converter
 from workflows.io.codec import EncryptionCodec, Keyring
 from workflows.types.company import Phase
@@ -51,7 +49,7 @@ async def test_raw_history_holds_no_secret(
         raw_client = with_converter(stack.env.client, DataConverter.default)
         stored = (await raw_client.get_workflow_handle(description.id).fetch_history()).to_json()
         history = await raw_client.get_workflow_handle(description.id).fetch_history()
-        decrypted = await _decrypted_payloads(history.events, EncryptionCodec(test_keyring))
+        decrypted = await decrypted_payloads(history.events, EncryptionCodec(test_keyring))
 
     for name, value in secrets.items():
         assert value not in stored, f"the {name} is in clear in the stored history"
@@ -63,28 +61,3 @@ async def test_raw_history_holds_no_secret(
     assert secrets["refresh token"] in decrypted
     assert secrets["first state"] in decrypted
     assert grants, "the sandbox recorded the grant"
-
-
-async def _decrypted_payloads(messages: Iterable[Message], codec: EncryptionCodec) -> str:
-    """Every payload found anywhere in ``messages``, decrypted and joined as text."""
-    found: list[Payload] = []
-
-    def walk(message: Message) -> None:
-        if isinstance(message, Payload):
-            found.append(message)
-            return
-        for field, value in message.ListFields():
-            if field.type != field.TYPE_MESSAGE:
-                continue
-            if isinstance(value, Message):
-                walk(value)
-                continue
-            # A repeated field is a list of messages; a map field is a dict of them.
-            for item in value.values() if hasattr(value, "values") else value:
-                if isinstance(item, Message):
-                    walk(item)
-
-    for message in messages:
-        walk(message)
-    decoded = await codec.decode(found)
-    return "\n".join(p.data.decode("utf-8", "replace") for p in decoded)

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.test_company import Stack, make_stack
+from tests.support.stack import Stack
 from workflows.types.errors import RequestRejectedError
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def stack(dev_server_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Stack]:
-    """A sandbox, a worker and the API on the dev server, with one connected company named by the queue."""
-    async with make_stack(dev_server_env, task_queue) as built:
-        await built.connect(task_queue)
-        yield built
+async def stack(dev_stack: Stack, task_queue: str) -> Stack:
+    """The dev-server stack with one connected company, named by the queue."""
+    await dev_stack.connect(task_queue)
+    return dev_stack
 
 
 async def counts(stack: Stack) -> tuple[dict[str, int], int]:

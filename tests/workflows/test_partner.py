@@ -3,80 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
 import pytest
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from bench.stack import running_stack, settings_for
 from sandbox.config import SandboxConfig
-from sandbox.testing import RunningSandbox, running_sandbox
-from tests.conftest import api_token_cache
-from worker.api.companies import RemoteOAuth
-from worker.runner import WorkerOptions, running_workers
-from workflows.io.settings import Settings
 from workflows.partner import PartnerTokenWorkflow
 from workflows.schedule import RefreshTiming
 from workflows.types.errors import NotReadyError
 from workflows.types.partner import PartnerPhase, PartnerSettings
 
-SECRET = "dev-secret-not-for-production"
 TTL = 4500
 """75-minute tokens: with no jitter, a grant every hour exactly."""
 EXACT = PartnerSettings(timing=RefreshTiming(max_jitter_seconds=0), cycles_per_run=30)
-
-
-def settings_for(sandbox: RunningSandbox, client_id: str, secret: str = SECRET) -> Settings:
-    return Settings.from_env(
-        {"REMOTE_GATEWAY_URL": sandbox.url, "REMOTE_CLIENT_ID": client_id, "REMOTE_CLIENT_SECRET": secret}
-    )
-
-
-async def grants(http: httpx.AsyncClient) -> dict[str, int]:
-    counts: dict[str, int] = (await http.get("/sandbox/stats")).json()["token_requests"]
-    return {grant: n for grant, n in counts.items() if n}
-
-
-@contextlib.asynccontextmanager
-async def worker(
-    client: Client, settings: Settings, task_queue: str, *, cache: int | None = None
-) -> AsyncIterator[None]:
-    """A worker; ``cache=0`` turns sticky execution off, for tests that swap workers."""
-    opts = WorkerOptions(
-        task_queue=task_queue,
-        token_task_queue=task_queue,
-        graceful_shutdown_seconds=0,
-        max_cached_workflows=cache,
-    )
-    async with running_workers(client, settings, opts):
-        yield
-
-
-@contextlib.asynccontextmanager
-async def partner_stack(
-    env: WorkflowEnvironment,
-    task_queue: str,
-    config: SandboxConfig,
-    partner_settings: PartnerSettings | None = None,
-) -> AsyncIterator[tuple[RemoteOAuth, httpx.AsyncClient]]:
-    """A sandbox, a worker with its credentials, the API and an admin client to the sandbox."""
-    async with (
-        running_sandbox(config) as sandbox,
-        httpx.AsyncClient(base_url=sandbox.url) as http,
-        worker(env.client, settings_for(sandbox, config.client_id), task_queue),
-    ):
-        oauth = RemoteOAuth(
-            env.client,
-            task_queue=task_queue,
-            client_id=config.client_id,
-            partner_settings=partner_settings,
-            token_cache=api_token_cache(env),
-        )
-        yield oauth, http
 
 
 async def test_three_days_of_hourly_partner_tokens(
@@ -85,7 +27,8 @@ async def test_three_days_of_hourly_partner_tokens(
     """Three days of 75-minute partner tokens: exactly 1 + 72 client-credentials grants, always a valid token."""
     env = own_time_skipping_env
     config = SandboxConfig(token_ttl=TTL, rate_limit_per_minute=100_000)
-    async with partner_stack(env, task_queue, config, EXACT) as (oauth, http):
+    async with running_stack(env, config, task_queue=task_queue, partner_settings=EXACT) as stack:
+        oauth, http = stack.oauth, stack.http
         first = await oauth.partner_token()
         introspection = (await http.post("/sandbox/introspect", json={"token": first.access_token})).json()
         assert (introspection["kind"], introspection["active"]) == ("partner", True)
@@ -99,7 +42,7 @@ async def test_three_days_of_hourly_partner_tokens(
         await env.sleep(timedelta(minutes=5))
         status = await oauth.partner_status()
         assert (status.phase, status.refreshes) == (PartnerPhase.ACTIVE, 73)
-        assert await grants(http) == {"client_credentials": 73}
+        assert await stack.stats() == {"client_credentials": 73}
         handle = env.client.get_workflow_handle_for(
             PartnerTokenWorkflow.run, f"remote-oauth-partner:{status.key}"
         )
@@ -113,13 +56,14 @@ async def test_concurrent_partner_callers_grant_once(
 ) -> None:
     """Twenty callers at once, then twenty reporting the same 401: one grant each time."""
     env = own_time_skipping_env
-    async with partner_stack(env, task_queue, SandboxConfig(token_ttl=TTL)) as (oauth, http):
+    async with running_stack(env, SandboxConfig(token_ttl=TTL), task_queue=task_queue) as stack:
+        oauth = stack.oauth
         tokens = await asyncio.gather(*(oauth.partner_token() for _ in range(20)))
         assert len({t.access_token for t in tokens}) == 1
-        assert await grants(http) == {"client_credentials": 1}
+        assert await stack.stats() == {"client_credentials": 1}
         replaced = await asyncio.gather(*(oauth.partner_token_after_rejection(tokens[0]) for _ in range(20)))
         assert len({t.access_token for t in replaced} | {tokens[0].access_token}) == 2
-        assert await grants(http) == {"client_credentials": 2}
+        assert await stack.stats() == {"client_credentials": 2}
 
 
 async def test_wrong_secret_is_misconfigured_until_fixed(
@@ -128,11 +72,11 @@ async def test_wrong_secret_is_misconfigured_until_fixed(
     """A refused secret leaves the token misconfigured; after the fix, a retry signal brings it back."""
     env = dev_server_env
     config = SandboxConfig(client_id=f"partner-{uuid.uuid4().hex[:12]}", token_ttl=TTL)
-    async with running_sandbox(config) as sandbox, httpx.AsyncClient(base_url=sandbox.url) as http:
-        oauth = RemoteOAuth(env.client, task_queue=task_queue, client_id=config.client_id)
-        async with worker(
-            env.client, settings_for(sandbox, config.client_id, "wrong-secret"), task_queue, cache=0
-        ):
+    async with running_stack(
+        env, config, task_queue=task_queue, max_cached_workflows=0, start_workers=False
+    ) as stack:
+        oauth, http = stack.oauth, stack.http
+        async with stack.workers(settings_for(stack.sandbox, REMOTE_CLIENT_SECRET="wrong-secret")):
             with pytest.raises(NotReadyError, match="misconfigured") as err:
                 await oauth.partner_token()
             assert "wrong-secret" not in str(err.value)
@@ -144,8 +88,8 @@ async def test_wrong_secret_is_misconfigured_until_fixed(
             )
             with pytest.raises(NotReadyError, match="misconfigured"):
                 await oauth.partner_token()  # rejected by the validator: no new request
-            assert await grants(http) == {"client_credentials": 1}
-        async with worker(env.client, settings_for(sandbox, config.client_id), task_queue, cache=0):
+            assert await stack.stats() == {"client_credentials": 1}
+        async with stack.workers():
             await oauth.partner_retry()
             deadline = asyncio.get_running_loop().time() + 10
             while (await oauth.partner_status()).phase is not PartnerPhase.ACTIVE:
@@ -156,7 +100,7 @@ async def test_wrong_secret_is_misconfigured_until_fixed(
                 await http.post("/sandbox/introspect", json={"token": token.access_token})
             ).json()
             assert (introspection["kind"], introspection["client_id"]) == ("partner", config.client_id)
-            assert await grants(http) == {"client_credentials": 2}
+            assert await stack.stats() == {"client_credentials": 2}
 
 
 async def test_a_stopped_partner_token_makes_no_more_grants(
@@ -164,14 +108,15 @@ async def test_a_stopped_partner_token_makes_no_more_grants(
 ) -> None:
     """Stop ends the workflow (no grants while stopped); asking again later starts a new one."""
     env = own_time_skipping_env
-    async with partner_stack(env, task_queue, SandboxConfig(token_ttl=TTL)) as (oauth, http):
+    async with running_stack(env, SandboxConfig(token_ttl=TTL), task_queue=task_queue) as stack:
+        oauth = stack.oauth
         first = await oauth.partner_token("company:read")
         final = await oauth.partner_stop("company:read")
         assert (final.phase, final.refreshes, final.expires_at) == (PartnerPhase.STOPPED, 1, None)
         await env.sleep(timedelta(hours=5))
-        assert await grants(http) == {"client_credentials": 1}
+        assert await stack.stats() == {"client_credentials": 1}
         again = await oauth.partner_token("company:read")
         assert again.access_token != first.access_token
-        assert await grants(http) == {"client_credentials": 2}
+        assert await stack.stats() == {"client_credentials": 2}
         assert (await oauth.partner_status("company:read")).phase is PartnerPhase.ACTIVE
         await oauth.partner_stop("company:read")

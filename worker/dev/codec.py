@@ -11,7 +11,8 @@ import sys
 
 import uvicorn
 
-from workflows.io.codec import SETTING, Keyring, codec_app
+from workflows.io.codec import SETTING, Keyring
+from workflows.io.codec_server import codec_app
 
 
 def main(argv: list[str]) -> None:

@@ -1,20 +1,19 @@
-"""TokenActivities: the only code that talks HTTP to Remote's gateway.
+"""TokenActivities: the only code that talks HTTP to Remote's gateway (and to the partner's webhook).
 
-Requests are built by the generated client's operations; responses are read here (capped), normalised by
-``workflows.types.tokens`` and only then handed to the generated models, which would crash on ``"Bearer"`` or a
-malformed body. Every failure leaves as an ``ApplicationError`` typed by ``workflows.io.gateway.classify``. Secrets come
-from the worker's settings, never from inputs, and never reach a message or a log.
+Each activity checks its input, sends one request and turns the answer into our dataclasses; the token
+endpoint's request and answer are ``workflows.io.token_endpoint``'s, the magic link's are read here (capped,
+then the generated model). Every failure leaves as an ``ApplicationError`` typed by
+``workflows.io.gateway.classify``. Secrets come from the worker's settings, never from inputs, and never
+reach a message or a log.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from temporalio import activity
@@ -22,23 +21,20 @@ from temporalio.exceptions import ApplicationError
 
 from generated_client.remote_magic_link_api.api.magic_link import create_magic_link
 from generated_client.remote_magic_link_api.models.magic_link_response import MagicLinkResponse
-from generated_client.remote_oauth_api.api.o_auth import authorize, exchange_o_auth_token
+from generated_client.remote_oauth_api.api.o_auth import authorize
 from generated_client.remote_oauth_api.models.authorize_response_type import AuthorizeResponseType
-from generated_client.remote_oauth_api.models.exchange_o_auth_token_body import ExchangeOAuthTokenBody
-from generated_client.remote_oauth_api.models.exchange_o_auth_token_body_grant_type import (
-    ExchangeOAuthTokenBodyGrantType as GrantType,
-)
-from generated_client.remote_oauth_api.models.exchange_o_auth_token_response_200 import (
-    ExchangeOAuthTokenResponse200,
-)
-from generated_client.remote_oauth_api.types import Unset
 from workflows.io import notify
 from workflows.io.connect_session import KEYGEN_HINT, ConnectLinks
 from workflows.io.gateway import classify, heartbeat, transport
-from workflows.io.gateway.spec_model import FieldError, build_model
 from workflows.io.magic_link_params import magic_link_params
-from workflows.io.settings import Settings, TokenAuthMethod
+from workflows.io.settings import Settings
 from workflows.io.signing import AssertionSigner
+from workflows.io.token_endpoint import (
+    GrantType,
+    check_readable,
+    read_grant,
+    token_request,
+)
 from workflows.types.activity import (
     AssertionInput,
     ClientCredentialsInput,
@@ -53,7 +49,7 @@ from workflows.types.activity import (
 )
 from workflows.types.company import company_mismatch_message
 from workflows.types.errors import ConfigurationError, ErrorType
-from workflows.types.tokens import MalformedTokenError, TokenGrant, normalise_token_response, token_grant
+from workflows.types.tokens import TokenGrant
 from workflows.types.untrusted import Redactor
 
 log = logging.getLogger(__name__)
@@ -61,20 +57,6 @@ log = logging.getLogger(__name__)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def basic_credentials(client_id: str, secret: str) -> str:
-    """``Basic base64(urlencode(id):urlencode(secret))`` (RFC 6749 section 2.3.1)."""
-    pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
-    return "Basic " + base64.b64encode(pair.encode()).decode()
-
-
-def _check_readable(raw: transport.RawResponse, what: str) -> None:
-    """A 2xx body we could not read (too large, or in an encoding we cannot undo) is a malformed response."""
-    if raw.too_large:
-        raise classify.malformed(what, f"body larger than {transport.MAX_BODY_BYTES // 1024} KiB")
-    if raw.undecodable is not None:
-        raise classify.malformed(what, raw.undecodable)
 
 
 class TokenActivities:
@@ -167,87 +149,23 @@ class TokenActivities:
         *,
         keep_refresh: str | None = None,
     ) -> TokenGrant:
-        settings = self._settings
-        if settings.client_id is None:
-            raise classify.misconfigured(f"{what}: REMOTE_CLIENT_ID is not set")
-        secret = settings.client_secret
-        if secret is None and grant_type is not GrantType.URNIETFPARAMSOAUTHGRANT_TYPEJWT_BEARER:
-            raise classify.misconfigured(
-                f"{what}: REMOTE_CLIENT_SECRET (or REMOTE_CLIENT_SECRET_FILE) is not set"
-            )
-        # The spec requires client_id in the body whichever way the client authenticates.
-        body = ExchangeOAuthTokenBody(grant_type=grant_type, client_id=settings.client_id)
-        for name, value in fields.items():
-            if value is not None:
-                setattr(body, name, value)
-        headers: dict[str, str] = {}
-        revealed = secret.reveal() if secret is not None else None
-        if revealed is not None:
-            if settings.token_auth_method is TokenAuthMethod.CLIENT_SECRET_BASIC:
-                headers["Authorization"] = basic_credentials(settings.client_id, revealed)
-            else:
-                body.client_secret = revealed
-        # Whatever the gateway says may echo what we sent: every secret of this request is removed from it.
-        sent = [revealed, *fields.values()]
-        basic = (settings.client_id, revealed) if revealed is not None else None
-        redact = Redactor(sent, basic=basic)
-        # The generated operation builds the request (method, path, form encoding) from the spec; we send
-        # it ourselves because its _parse_response would crash on "Bearer" and on malformed bodies.
-        request_kwargs = exchange_o_auth_token._get_kwargs(body=body)
+        request = token_request(self._settings, grant_type, what, fields, keep_refresh=keep_refresh)
         issued_at = self._clock()
-        raw = await self._send(request_kwargs, headers, what, redact)
-        document = None if raw.too_large else raw.json()
-        if isinstance(document, dict):
-            # A body with an error may still carry tokens (and quote them in its description).
-            returned = [document.get("access_token"), document.get("refresh_token")]
-            redact = Redactor(sent + [t for t in returned if isinstance(t, str)], basic=basic)
-        if not 200 <= raw.status <= 299 or (isinstance(document, dict) and "error" in document):
-            # A 2xx carrying "error" is a failure too, classified by its code (server_error is retried).
-            raise classify.token_failure(
-                raw.status, raw.headers, document, what, now=self._clock(), redact=redact
-            )
-        return self._parse_grant(
-            raw, document, what=what, issued_at=issued_at, keep_refresh=keep_refresh, redact=redact
+        raw = await self._send(request.kwargs, request.headers, what, request.redact)
+        grant = read_grant(
+            request,
+            raw,
+            issued_at=issued_at,
+            clock=self._clock,
+            default_lifetime=self._settings.default_token_lifetime,
         )
-
-    def _parse_grant(
-        self,
-        raw: transport.RawResponse,
-        document: object,
-        *,
-        what: str,
-        issued_at: datetime,
-        keep_refresh: str | None,
-        redact: Redactor,
-    ) -> TokenGrant:
-        _check_readable(raw, what)
-        if document is None:
-            raise classify.malformed(what, f"HTTP {raw.status} body is not JSON")
-        try:
-            normalised = normalise_token_response(
-                document, default_lifetime=self._settings.default_token_lifetime
-            )
-            model = build_model(ExchangeOAuthTokenResponse200, normalised.document)
-        except (MalformedTokenError, FieldError) as err:
-            raise classify.malformed(what, str(err), redact) from None
-        if normalised.expires_in_defaulted:
+        if grant.expires_in_defaulted:
             log.warning(
                 "%s: the response has no expires_in; assuming REMOTE_DEFAULT_TOKEN_LIFETIME (%d s)",
                 what,
                 self._settings.default_token_lifetime,
             )
-        user_id = model.additional_properties.get("user_id")
-        return token_grant(
-            access_token=model.access_token,
-            token_type=model.token_type.value,
-            expires_in=model.expires_in,
-            issued_at=issued_at,
-            refresh_token=model.refresh_token if isinstance(model.refresh_token, str) else keep_refresh,
-            scope=model.scope if isinstance(model.scope, str) else None,
-            company_id=None if isinstance(model.company_id, Unset) else str(model.company_id),
-            user_id=user_id if isinstance(user_id, str) else None,
-            expires_in_defaulted=normalised.expires_in_defaulted,
-        )
+        return grant
 
     # -- the Remote API ------------------------------------------------------------------------------
 
@@ -269,7 +187,7 @@ class TokenActivities:
                 now=self._clock(),
                 redact=redact,
             )
-        _check_readable(raw, what)
+        check_readable(raw, what)
         document = raw.json()
         try:
             if not isinstance(document, dict):
@@ -366,5 +284,4 @@ __all__ = [
     "NotifyResult",
     "RefreshInput",
     "TokenActivities",
-    "basic_credentials",
 ]

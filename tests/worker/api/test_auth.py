@@ -9,7 +9,7 @@ import httpx
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.test_company import CLIENT_ID, EXACT, Stack, make_stack
+from tests.support.stack import CLIENT_ID, EXACT, Stack, make_stack
 from worker.api.companies import RemoteOAuth
 
 JWT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -7,8 +7,8 @@ import asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.conftest import fresh_task_queue
-from tests.workflows.test_company import make_stack
+from tests.support.stack import make_stack
+from tests.support.temporal import fresh_task_queue
 from worker.api.companies import RemoteOAuth
 from workflows.types.company import CompanyStatus, Phase
 

@@ -12,8 +12,8 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from bench.token_reads import RpcCounter, counting_client
-from tests.conftest import TEST_KEYS
-from tests.workflows.test_company import CLIENT_ID, EXACT, TTL, Stack, make_stack
+from tests.support.stack import CLIENT_ID, EXACT, TTL, Stack, make_stack
+from tests.support.temporal import TEST_KEYS
 from worker.api.companies import Onboarding, RemoteOAuth
 from worker.context import load
 from workflows.types.company import FreshnessRequest, Phase

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import dataclasses
 import json
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -17,8 +16,8 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.conftest import TEST_KEYS, fresh_task_queue
-from tests.workflows.test_company import (
+from tests.support.cli import Done, base_env, run
+from tests.support.stack import (
     CLIENT_ID,
     CLIENT_SECRET,
     CONNECT_KEY,
@@ -27,34 +26,11 @@ from tests.workflows.test_company import (
     make_stack,
     settings_for,
 )
+from tests.support.temporal import TEST_KEYS, fresh_task_queue
 from worker.api.companies import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.io.settings import Secret
 from workflows.types.company import CompanySettings, Phase
-
-CLI = [sys.executable, "-m", "worker.cli.app"]
-
-
-@dataclass(frozen=True)
-class Done:
-    code: int
-    out: str
-    err: str
-
-
-def base_env(**extra: str) -> dict[str, str]:
-    """The process environment without any REMOTE_*/TEMPORAL_* setting of the machine, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMOTE_", "TEMPORAL_"))}
-    return {**env, **extra}
-
-
-async def run(*args: str, env: dict[str, str]) -> Done:
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return Done(proc.returncode, out.decode(), err.decode())
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests import ROOT
-from tests.worker.dev.test_run import running_dev
+from tests.support.dev import running_dev
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"

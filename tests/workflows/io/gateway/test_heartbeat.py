@@ -8,7 +8,7 @@ import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from tests.workflows.io.test_activities import TOKEN, run
+from tests.support.scripted_gateway import TOKEN, run
 from workflows.io.gateway import heartbeat
 from workflows.options import TOKEN_ENDPOINT
 from workflows.types.activity import RefreshInput

@@ -12,13 +12,13 @@ import pytest
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
-from sandbox.testing import FakeClock, asgi_client, connect_company
+from sandbox.testing import FakeClock, asgi_client
+from tests.support.sandbox import connect, refresh
 
 SPEC = load_contract()
 """Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
 
 CONFIG = SandboxConfig()
-SECRET_FORM = {"client_id": CONFIG.client_id, "client_secret": CONFIG.client_secret}
 
 
 @dataclass
@@ -35,26 +35,6 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     clock = FakeClock()
     async with asgi_client(create_app(CONFIG, clock=clock)) as client:
         yield Sandbox(client, clock)
-
-
-async def connect(client: httpx.AsyncClient, company_name: str = "Acme") -> dict[str, Any]:
-    """Consent and exchange the code; the token response."""
-    code = (await connect_company(client, company_name=company_name)).code
-    assert code is not None
-    data = {
-        **SECRET_FORM,
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CONFIG.redirect_uris[0],
-    }
-    body: dict[str, Any] = (await client.post(SPEC.token.path, data=data)).json()
-    return body
-
-
-async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
-    """One refresh request."""
-    data = {**SECRET_FORM, "grant_type": "refresh_token", "refresh_token": refresh_token}
-    return await client.post(SPEC.token.path, data=data)
 
 
 async def test_stats_count_requests_by_grant_type_and_responses_by_status(sandbox: Sandbox) -> None:

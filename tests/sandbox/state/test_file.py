@@ -16,8 +16,7 @@ from sandbox.config import SandboxConfig
 from sandbox.state.file import StateFile
 from sandbox.state.store import SandboxStore
 from sandbox.testing import FakeClock, asgi_client
-from tests.sandbox.test_admin import connect, refresh
-from tests.sandbox.test_cli import app as cli_app
+from tests.support.sandbox import cli_app, connect, refresh
 
 CONFIG = SandboxConfig()
 
