@@ -6,15 +6,13 @@ Deterministic and free of import-time effects: time comes from ``workflow.now()`
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.company_effects import CompanyEffects
 from workflows.company_state import CompanyState
-from workflows.schedule import delay_until
+from workflows.kept_token import SingleFlight, continue_as_new_due, wait_for_wake
 from workflows.types.company import (
     Callback,
     CallbackResult,
@@ -30,6 +28,7 @@ from workflows.types.company import (
     company_mismatch_message,
 )
 from workflows.types.errors import ErrorType
+from workflows.types.kept_token import Failure, FailureKind, attempt, check_min_ttl, unavailable
 from workflows.types.tokens import TokenGrant
 from workflows.types.untrusted import INVALID_CALLBACK, error_code
 
@@ -42,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         RefreshInput,
     )
 
-_CONFIGURATION_TYPES = frozenset(str(t) for t in ErrorType if t.is_configuration)
 _CONSENT_DEADLINE_PATCH = "consent-deadline"
 """Marks histories whose companies expire when nobody consents (``CompanySettings.consent_wait_seconds``)."""
 
@@ -55,7 +53,7 @@ class CompanyConsentWorkflow(CompanyState):
     def __init__(self, start: CompanyInput) -> None:
         super().__init__(start)
         # One state-changing handler at a time: this is what makes refresh single-flight.
-        self._lock = asyncio.Lock()
+        self._flight = SingleFlight()
         self._effects = CompanyEffects(start.company_ref, search_attributes=start.settings.search_attributes)
 
     @workflow.run
@@ -65,26 +63,15 @@ class CompanyConsentWorkflow(CompanyState):
             wait = timedelta(seconds=self._settings.consent_wait_seconds)
             self._consent_deadline = workflow.now() + wait
         self._publish()
-        async with self._lock:
+        async with self._flight.lock:
             # A connect_link update may have issued the first link already (handlers can run first).
             if self._phase.wants_consent and self._pending is None:
                 await self._issue_link()
         while self._offboard is None and self._phase is not Phase.EXPIRED:
-            if (
-                self._cycles >= self._settings.cycles_per_run
-                or workflow.info().is_continue_as_new_suggested()
-            ):
+            if continue_as_new_due(self._kept, self._settings.cycles_per_run):
                 await self._continue_as_new()
             self._rearm = False
-            wake = self._next_wake()
-            try:
-                await workflow.wait_condition(
-                    lambda: self._rearm or self._retry_requested or self._offboard is not None,
-                    timeout=None
-                    if wake is None
-                    else delay_until(wake, workflow.now(), self._settings.timing),
-                )
-            except TimeoutError:
+            if await wait_for_wake(self._next_wake(), self._settings.timing, self._woken):
                 await self._on_timer()
                 continue
             if self._retry_requested:
@@ -102,7 +89,7 @@ class CompanyConsentWorkflow(CompanyState):
     @workflow.update
     async def connect_link(self, request: ConnectRequest) -> ConnectLink:
         """The link an admin follows to grant consent; renewed when expired (or asked to)."""
-        async with self._lock:
+        async with self._flight.lock:
             if request.company_id is not None and self._company_id is None:
                 self._company_id = request.company_id
                 self._publish()
@@ -131,7 +118,7 @@ class CompanyConsentWorkflow(CompanyState):
     @workflow.update
     async def complete_consent(self, callback: Callback) -> CallbackResult:
         """The OAuth callback: exchange the code (or record the denial) for the link this workflow issued."""
-        async with self._lock:
+        async with self._flight.lock:
             # The validator ran before the lock; a concurrent callback may have used the state meanwhile.
             problem = self._callback_problem(callback)
             if problem is not None:
@@ -150,35 +137,29 @@ class CompanyConsentWorkflow(CompanyState):
     @workflow.update
     async def ensure_fresh(self, request: FreshnessRequest) -> TokenGrant:
         """A token valid for at least ``min_ttl_seconds``, refreshing first if needed (single-flight)."""
-        generation = self._refreshes
-        async with self._lock:
+        async with self._flight.turn() as first:
             # Single-flight: a refresh that finished while this caller waited for the lock answers it too.
-            if self._refreshes == generation and self._needs_refresh(request):
+            if first and self._needs_refresh(request):
                 await self._refresh()
-            token = self._token
-            if token is None or not self._phase.has_token:
-                raise ApplicationError(
-                    self._unavailable_reason(), type=ErrorType.TOKEN_UNAVAILABLE, non_retryable=True
-                )
-            if token.expires_at <= workflow.now():
-                raise ApplicationError(
-                    f"token expired and refresh is failing ({self._last_error}); retrying on its own",
-                    type=ErrorType.TOKEN_UNAVAILABLE,
-                    non_retryable=True,
+            if self._kept.token is None or not self._phase.has_token:
+                raise unavailable(self._unavailable_reason())
+            token = self._kept.usable(workflow.now())
+            if token is None:
+                raise unavailable(
+                    f"token expired and refresh is failing ({self._kept.last_error}); retrying on its own"
                 )
             return token
 
     @ensure_fresh.validator
     def _validate_ensure_fresh(self, request: FreshnessRequest) -> None:
-        if not 0 <= request.min_ttl_seconds <= 24 * 3600:
-            raise ValueError("min_ttl_seconds must be between 0 and 86400")
+        check_min_ttl(request.min_ttl_seconds)
         if not self._phase.has_token:
             raise ValueError(self._unavailable_reason())
 
     @workflow.query
     def current_token(self) -> TokenGrant | None:
         """The token as it is now, without writing history; None when the company has none."""
-        return self._token if self._phase.has_token else None
+        return self._kept.token if self._phase.has_token else None
 
     @workflow.query
     def status(self) -> CompanyStatus:
@@ -217,7 +198,7 @@ class CompanyConsentWorkflow(CompanyState):
             if code == "access_denied"
             else f"the consent page answered error={code}"
         )
-        self._set_error(detail, code)
+        self._kept.record(detail, code)
         await self._issue_link()
         self._publish()
         self._notify("denied", detail)
@@ -228,22 +209,23 @@ class CompanyConsentWorkflow(CompanyState):
         self._phase = Phase.EXCHANGING
         requested_at = workflow.now()
         pinned = self._company_id
-        try:
-            grant = await workflow.execute_activity_method(
+        grant: TokenGrant | Failure = await attempt(
+            workflow.execute_activity_method(
                 TokenActivities.exchange_code,
                 ExchangeCodeInput(code=code, expected_company_id=pinned),
                 **options.token_endpoint_kwargs(self._settings.token_task_queue),
             )
-        except ActivityError as err:
+        )
+        if isinstance(grant, Failure):
             self._phase = previous
-            await self._on_failure(err, refreshing=False)
+            await self._on_failure(grant, refreshing=False)
             return self._callback_failed()
         if pinned is not None and grant.company_id != pinned:
             # The activity refuses this already; checked again so a worker of an older version cannot bind.
             self._phase = previous
             await self._on_mismatch(company_mismatch_message(pinned, grant.company_id))
             return self._callback_failed()
-        self._take(grant, requested_at)
+        self._take(grant, requested_at, refreshed=False)
         self._company_id = grant.company_id or self._company_id
         self._user_id = grant.user_id or self._user_id
         self._consent_deadline = None
@@ -254,51 +236,49 @@ class CompanyConsentWorkflow(CompanyState):
 
     async def _refresh(self) -> None:
         """Run one refresh; the caller holds the lock."""
-        token = self._token
+        token = self._kept.token
         if token is None or token.refresh_token is None:
             self._to_revoked("the token has no refresh token to renew it with")
             self._publish()
             return
         self._phase = Phase.REFRESHING
         requested_at = workflow.now()
-        try:
-            grant = await workflow.execute_activity_method(
+        grant: TokenGrant | Failure = await attempt(
+            workflow.execute_activity_method(
                 TokenActivities.refresh,
                 RefreshInput(refresh_token=token.refresh_token),
                 **options.token_endpoint_kwargs(self._settings.token_task_queue),
             )
-        except ActivityError as err:
+        )
+        if isinstance(grant, Failure):
             self._phase = Phase.ACTIVE
-            await self._on_failure(err, refreshing=True)
+            await self._on_failure(grant, refreshing=True)
             return
-        self._take(grant, requested_at)
-        self._refreshes += 1
-        self._cycles += 1
+        self._take(grant, requested_at, refreshed=True)
+        self._flight.land()
 
-    async def _on_failure(self, err: ActivityError, *, refreshing: bool) -> None:
-        cause = err.cause
-        kind = cause.type if isinstance(cause, ApplicationError) else None
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-        self._set_error(message, kind or ErrorType.ACTIVITY_FAILED)
-        if kind == ErrorType.COMPANY_MISMATCH:
+    async def _on_failure(self, failure: Failure, *, refreshing: bool) -> None:
+        self._kept.fail(failure)
+        kind, message = failure.kind, failure.message
+        if kind is FailureKind.MISMATCH:
             await self._on_mismatch(message)
             return
-        if kind == ErrorType.INVALID_GRANT and refreshing:
+        if kind is FailureKind.REVOKED and refreshing:
             self._to_revoked(message)
             self._publish()  # before the new link's activity: command order is part of replayed history
             await self._issue_link()
             self._notify("revoked", message)
-        elif kind == ErrorType.INVALID_GRANT:
+        elif kind is FailureKind.REVOKED:
             # The code was spent or expired: the admin has to follow a new link.
             await self._issue_link()
-        elif kind in _CONFIGURATION_TYPES:
+        elif kind is FailureKind.CONFIGURATION:
             self._resume_phase = Phase.ACTIVE if refreshing else self._phase
             self._phase = Phase.MISCONFIGURED
-            self._retry_at = workflow.now() + timedelta(seconds=self._settings.misconfigured_retry_seconds)
+            self._kept.retry_later(failure, workflow.now(), self._settings)
             self._notify("misconfigured", message)
         elif refreshing:
             # Transient errors outlasted the activity's retries: keep the token, try again soon.
-            self._retry_at = workflow.now() + timedelta(seconds=self._settings.failed_refresh_retry_seconds)
+            self._kept.retry_later(failure, workflow.now(), self._settings)
         else:
             await self._issue_link()
         self._rearm = True
@@ -306,7 +286,7 @@ class CompanyConsentWorkflow(CompanyState):
 
     async def _on_mismatch(self, message: str) -> None:
         """Consent came from another Remote company: nothing bound, a new link for the right admin, an event."""
-        self._set_error(message, ErrorType.COMPANY_MISMATCH)
+        self._kept.record(message, ErrorType.COMPANY_MISMATCH)
         await self._issue_link()
         self._rearm = True
         self._publish()
@@ -315,19 +295,19 @@ class CompanyConsentWorkflow(CompanyState):
     def _callback_failed(self) -> CallbackResult:
         return CallbackResult(
             phase=self._phase,
-            message=self._last_error or "exchange failed",
-            error_type=self._last_error_type,
+            message=self._kept.last_error or "exchange failed",
+            error_type=self._kept.last_error_type,
         )
 
     async def _on_retry(self) -> None:
-        async with self._lock:
+        async with self._flight.lock:
             if self._phase is Phase.MISCONFIGURED:
                 await self._resume()
-            elif self._phase.has_token and self._retry_at is not None:
+            elif self._phase.has_token and self._kept.retry_at is not None:
                 await self._refresh()
 
     async def _on_timer(self) -> None:
-        async with self._lock:
+        async with self._flight.lock:
             wake = self._next_wake()
             if wake is None or wake > workflow.now():
                 return  # a handler already did the work this timer was for
@@ -340,7 +320,7 @@ class CompanyConsentWorkflow(CompanyState):
 
     async def _resume(self) -> None:
         """Leave ``misconfigured``: refresh again, or open a new connect link (then say so)."""
-        if self._resume_phase is Phase.ACTIVE and self._token is not None:
+        if self._resume_phase is Phase.ACTIVE and self._kept.token is not None:
             await self._refresh()
             if self._phase is Phase.ACTIVE:
                 self._notify("recovered", "the configuration works again; tokens are fresh")
@@ -348,7 +328,7 @@ class CompanyConsentWorkflow(CompanyState):
         await self._issue_link()  # before the phase changes, so no one sees a consent state without a link
         self._phase = self._resume_phase or Phase.AWAITING_CONSENT
         self._resume_phase = None
-        self._retry_at = None
+        self._kept.retry_at = None
         self._publish()
         self._notify("recovered", "the configuration works again; a new connect link is open")
 
@@ -382,7 +362,7 @@ class CompanyConsentWorkflow(CompanyState):
         """End in a terminal phase (offboarded, expired): tokens and link forgotten, the event delivered."""
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._phase = phase
-        self._token = None
+        self._kept.drop()
         self._pending = None
         self._publish()
         self._notify(event, detail)
