@@ -1,7 +1,8 @@
 """The company workflow's state, and the decisions and transitions that only touch that state.
 
-Workflow code (deterministic): no awaits and no side effects here. ``CompanyConsentWorkflow`` inherits it and
-adds the handlers, activities and timers.
+Workflow code (deterministic): no awaits and no side effects here. ``CompanyTransitions`` inherits it and adds
+the activities and effects, ``CompanyConsentWorkflow`` the handlers and timers; the token itself is a
+``KeptToken``.
 """
 
 from __future__ import annotations
