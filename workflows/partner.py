@@ -1,7 +1,8 @@
 """PartnerTokenWorkflow: one durable workflow per client id and scope set, keeping a partner token fresh.
 
-Client credentials give no refresh token, so every refresh runs the grant again. Timing, single-flight and
-continue-as-new follow ``workflows.company``; deterministic and free of import-time effects.
+Client credentials give no refresh token, so every refresh runs the grant again. The token, its timing and
+single-flight are ``workflows.kept_token``'s; this module is the policy (start at once, retry on its own, stop
+on request). Deterministic and free of import-time effects.
 """
 
 from __future__ import annotations
