@@ -7,20 +7,18 @@ token: a new mint signs a new assertion with a fresh ``jti`` (the activity does 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
-from workflows.types.company import FreshnessRequest
+from workflows.kept_token import KeptToken, SingleFlight
 from workflows.types.errors import ErrorType
+from workflows.types.kept_token import Failure, FreshnessRequest, attempt, check_min_ttl
 from workflows.types.tokens import TokenGrant
 
 with workflow.unsafe.imports_passed_through():
@@ -72,11 +70,11 @@ class AssertionTokenWorkflow:
     @workflow.init
     def __init__(self, start: AssertionTokenInput) -> None:
         self._start = start
-        self._token: TokenGrant | None = None
-        self._mints = 0
+        self._kept = KeptToken()
+        """The cached token; ``refreshes`` counts its mints. No timer, so no jitter is drawn."""
         self._last_used = workflow.now()
         # One mint at a time, however many callers ask at once.
-        self._lock = asyncio.Lock()
+        self._flight = SingleFlight()
 
     @workflow.run
     async def run(self, start: AssertionTokenInput) -> AssertionTokenResult:
@@ -91,36 +89,34 @@ class AssertionTokenWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             if self._last_used == seen:
                 break
-        return AssertionTokenResult(subject=start.subject, mints=self._mints)
+        return AssertionTokenResult(subject=start.subject, mints=self._kept.refreshes)
 
     @workflow.update
     async def ensure_fresh(self, request: FreshnessRequest) -> TokenGrant:
         """A token valid for at least ``min_ttl_seconds``, minted first if needed (single-flight)."""
         self._last_used = workflow.now()
-        generation = self._mints
-        async with self._lock:
+        async with self._flight.turn() as first:
             # A mint that finished while this caller waited for the lock answers it too.
-            if self._mints == generation and self._needs_mint(request):
+            if first and self._kept.needs_refresh(request, workflow.now()):
                 await self._mint()
-            token = self._token
-            if token is None or token.ttl(workflow.now()) <= timedelta(0):
+            token = self._kept.usable(workflow.now())
+            if token is None:
                 raise ApplicationError("no assertion token could be minted", type=ErrorType.TOKEN_UNAVAILABLE)
             return token
 
     @ensure_fresh.validator
     def _validate_ensure_fresh(self, request: FreshnessRequest) -> None:
-        if not 0 <= request.min_ttl_seconds <= 3600:
-            raise ValueError("min_ttl_seconds must be between 0 and 3600")
+        check_min_ttl(request.min_ttl_seconds)
 
     @workflow.query
     def current_token(self) -> TokenGrant | None:
         """The cached token, without writing history; None before the first mint."""
-        return self._token
+        return self._kept.token
 
     @workflow.query
     def mints(self) -> int:
         """How many tokens this entry minted."""
-        return self._mints
+        return self._kept.refreshes
 
     def _used_since(self, seen: datetime) -> Callable[[], bool]:
         return lambda: self._last_used != seen
@@ -128,32 +124,17 @@ class AssertionTokenWorkflow:
     async def _mint(self) -> None:
         """One assertion grant; a failure reaches the caller with the activity's type and message."""
         requested_at = workflow.now()
-        try:
-            grant = await workflow.execute_activity_method(
+        grant: TokenGrant | Failure = await attempt(
+            workflow.execute_activity_method(
                 TokenActivities.assertion,
                 AssertionInput(subject=self._start.subject, scope=self._start.scope),
                 **options.token_endpoint_kwargs(self._start.settings.token_task_queue),
             )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
-            raise ApplicationError(
-                str(cause or err), type=ErrorType.ACTIVITY_FAILED, non_retryable=True
-            ) from None
-        # Re-anchor the lifetime on workflow time, from before the request was scheduled (as company.py).
-        lifetime = grant.expires_at - grant.issued_at
-        self._token = dataclasses.replace(grant, issued_at=requested_at, expires_at=requested_at + lifetime)
-        self._mints += 1
-
-    def _needs_mint(self, request: FreshnessRequest) -> bool:
-        token = self._token
-        if token is None:
-            return True
-        if request.rejected_token_sha256 is not None:
-            seen = hashlib.sha256(token.access_token.encode()).hexdigest()
-            return hmac.compare_digest(seen, request.rejected_token_sha256)
-        return token.ttl(workflow.now()) < timedelta(seconds=request.min_ttl_seconds)
+        )
+        if isinstance(grant, Failure):
+            raise grant.to_error()
+        self._kept.take(grant, requested_at=requested_at, now=workflow.now(), jitter=None)
+        self._flight.land()
 
 
 __all__ = [

@@ -1,20 +1,19 @@
 """CompanyConsentWorkflow: one durable workflow per company, from consent to years of fresh tokens.
 
 Deterministic and free of import-time effects: time comes from ``workflow.now()``, randomness from
-``workflow.random()``, and everything that touches the network or secrets runs in activities.
+``workflow.random()``, and everything that touches the network or secrets runs in activities. This module is
+the Temporal surface (the run loop, updates, queries, signals); ``company_transitions`` says what each step
+does, ``company_state`` what the company knows, ``kept_token`` how its token is kept.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.company_effects import CompanyEffects
-from workflows.company_state import CompanyState
-from workflows.schedule import delay_until
+from workflows.company_transitions import CompanyTransitions
+from workflows.kept_token import continue_as_new_due, wait_for_wake
 from workflows.types.company import (
     Callback,
     CallbackResult,
@@ -24,39 +23,23 @@ from workflows.types.company import (
     ConnectRequest,
     FreshnessRequest,
     Offboard,
-    PendingConsent,
     Phase,
     RetryRequest,
-    company_mismatch_message,
 )
-from workflows.types.errors import ErrorType
+from workflows.types.kept_token import check_min_ttl, unavailable
 from workflows.types.tokens import TokenGrant
-from workflows.types.untrusted import INVALID_CALLBACK, error_code
 
-with workflow.unsafe.imports_passed_through():
-    from workflows import options
-    from workflows.io.activities import TokenActivities
-    from workflows.types.activity import (
-        ExchangeCodeInput,
-        IssueStateInput,
-        RefreshInput,
-    )
-
-_CONFIGURATION_TYPES = frozenset(str(t) for t in ErrorType if t.is_configuration)
 _CONSENT_DEADLINE_PATCH = "consent-deadline"
 """Marks histories whose companies expire when nobody consents (``CompanySettings.consent_wait_seconds``)."""
 
 
 @workflow.defn(name="CompanyConsent")
-class CompanyConsentWorkflow(CompanyState):
+class CompanyConsentWorkflow(CompanyTransitions):
     """The consent-to-token lifecycle of one company; see ../shared/design/architecture.md."""
 
     @workflow.init
     def __init__(self, start: CompanyInput) -> None:
         super().__init__(start)
-        # One state-changing handler at a time: this is what makes refresh single-flight.
-        self._lock = asyncio.Lock()
-        self._effects = CompanyEffects(start.company_ref, search_attributes=start.settings.search_attributes)
 
     @workflow.run
     async def run(self, start: CompanyInput) -> CompanyStatus:
@@ -65,26 +48,15 @@ class CompanyConsentWorkflow(CompanyState):
             wait = timedelta(seconds=self._settings.consent_wait_seconds)
             self._consent_deadline = workflow.now() + wait
         self._publish()
-        async with self._lock:
+        async with self._flight.lock:
             # A connect_link update may have issued the first link already (handlers can run first).
             if self._phase.wants_consent and self._pending is None:
                 await self._issue_link()
         while self._offboard is None and self._phase is not Phase.EXPIRED:
-            if (
-                self._cycles >= self._settings.cycles_per_run
-                or workflow.info().is_continue_as_new_suggested()
-            ):
+            if continue_as_new_due(self._kept, self._settings.cycles_per_run):
                 await self._continue_as_new()
             self._rearm = False
-            wake = self._next_wake()
-            try:
-                await workflow.wait_condition(
-                    lambda: self._rearm or self._retry_requested or self._offboard is not None,
-                    timeout=None
-                    if wake is None
-                    else delay_until(wake, workflow.now(), self._settings.timing),
-                )
-            except TimeoutError:
+            if await wait_for_wake(self._next_wake(), self._settings.timing, self._woken):
                 await self._on_timer()
                 continue
             if self._retry_requested:
@@ -102,7 +74,7 @@ class CompanyConsentWorkflow(CompanyState):
     @workflow.update
     async def connect_link(self, request: ConnectRequest) -> ConnectLink:
         """The link an admin follows to grant consent; renewed when expired (or asked to)."""
-        async with self._lock:
+        async with self._flight.lock:
             if request.company_id is not None and self._company_id is None:
                 self._company_id = request.company_id
                 self._publish()
@@ -131,7 +103,7 @@ class CompanyConsentWorkflow(CompanyState):
     @workflow.update
     async def complete_consent(self, callback: Callback) -> CallbackResult:
         """The OAuth callback: exchange the code (or record the denial) for the link this workflow issued."""
-        async with self._lock:
+        async with self._flight.lock:
             # The validator ran before the lock; a concurrent callback may have used the state meanwhile.
             problem = self._callback_problem(callback)
             if problem is not None:
@@ -150,35 +122,29 @@ class CompanyConsentWorkflow(CompanyState):
     @workflow.update
     async def ensure_fresh(self, request: FreshnessRequest) -> TokenGrant:
         """A token valid for at least ``min_ttl_seconds``, refreshing first if needed (single-flight)."""
-        generation = self._refreshes
-        async with self._lock:
+        async with self._flight.turn() as first:
             # Single-flight: a refresh that finished while this caller waited for the lock answers it too.
-            if self._refreshes == generation and self._needs_refresh(request):
+            if first and self._needs_refresh(request):
                 await self._refresh()
-            token = self._token
-            if token is None or not self._phase.has_token:
-                raise ApplicationError(
-                    self._unavailable_reason(), type=ErrorType.TOKEN_UNAVAILABLE, non_retryable=True
-                )
-            if token.expires_at <= workflow.now():
-                raise ApplicationError(
-                    f"token expired and refresh is failing ({self._last_error}); retrying on its own",
-                    type=ErrorType.TOKEN_UNAVAILABLE,
-                    non_retryable=True,
+            if self._kept.token is None or not self._phase.has_token:
+                raise unavailable(self._unavailable_reason())
+            token = self._kept.usable(workflow.now())
+            if token is None:
+                raise unavailable(
+                    f"token expired and refresh is failing ({self._kept.last_error}); retrying on its own"
                 )
             return token
 
     @ensure_fresh.validator
     def _validate_ensure_fresh(self, request: FreshnessRequest) -> None:
-        if not 0 <= request.min_ttl_seconds <= 24 * 3600:
-            raise ValueError("min_ttl_seconds must be between 0 and 86400")
+        check_min_ttl(request.min_ttl_seconds)
         if not self._phase.has_token:
             raise ValueError(self._unavailable_reason())
 
     @workflow.query
     def current_token(self) -> TokenGrant | None:
         """The token as it is now, without writing history; None when the company has none."""
-        return self._token if self._phase.has_token else None
+        return self._kept.token if self._phase.has_token else None
 
     @workflow.query
     def status(self) -> CompanyStatus:
@@ -194,140 +160,17 @@ class CompanyConsentWorkflow(CompanyState):
         """Try again now: a misconfigured company after its operator fixed the settings."""
         self._retry_requested = True
 
-    # -- transitions ---------------------------------------------------------------------------------
-
-    async def _issue_link(self) -> None:
-        issued = await workflow.execute_activity_method(
-            TokenActivities.issue_state,
-            IssueStateInput(company_ref=self._ref, scope=self._settings.scope),
-            **options.local_activity_kwargs(),
-        )
-        self._pending = PendingConsent(
-            state=issued.state,
-            authorize_url=issued.authorize_url,
-            expires_at=workflow.now() + timedelta(seconds=issued.ttl_seconds),
-        )
-
-    async def _on_denied(self, callback: Callback) -> CallbackResult:
-        self._phase = Phase.CONSENT_DENIED
-        # The browser brought this: only an RFC 6749 error code is kept, the description never.
-        code = error_code(callback.error) or INVALID_CALLBACK
-        detail = (
-            "the admin denied access"
-            if code == "access_denied"
-            else f"the consent page answered error={code}"
-        )
-        self._set_error(detail, code)
-        await self._issue_link()
-        self._publish()
-        self._notify("denied", detail)
-        return CallbackResult(phase=self._phase, message=f"consent was not given: {detail}", error_type=code)
-
-    async def _exchange(self, code: str) -> CallbackResult:
-        previous = self._phase
-        self._phase = Phase.EXCHANGING
-        requested_at = workflow.now()
-        pinned = self._company_id
-        try:
-            grant = await workflow.execute_activity_method(
-                TokenActivities.exchange_code,
-                ExchangeCodeInput(code=code, expected_company_id=pinned),
-                **options.token_endpoint_kwargs(self._settings.token_task_queue),
-            )
-        except ActivityError as err:
-            self._phase = previous
-            await self._on_failure(err, refreshing=False)
-            return self._callback_failed()
-        if pinned is not None and grant.company_id != pinned:
-            # The activity refuses this already; checked again so a worker of an older version cannot bind.
-            self._phase = previous
-            await self._on_mismatch(company_mismatch_message(pinned, grant.company_id))
-            return self._callback_failed()
-        self._take(grant, requested_at)
-        self._company_id = grant.company_id or self._company_id
-        self._user_id = grant.user_id or self._user_id
-        self._consent_deadline = None
-        self._publish()
-        if previous is Phase.CONSENT_REVOKED:
-            self._notify("recovered", "consent given again")
-        return CallbackResult(phase=self._phase, message="connected")
-
-    async def _refresh(self) -> None:
-        """Run one refresh; the caller holds the lock."""
-        token = self._token
-        if token is None or token.refresh_token is None:
-            self._to_revoked("the token has no refresh token to renew it with")
-            self._publish()
-            return
-        self._phase = Phase.REFRESHING
-        requested_at = workflow.now()
-        try:
-            grant = await workflow.execute_activity_method(
-                TokenActivities.refresh,
-                RefreshInput(refresh_token=token.refresh_token),
-                **options.token_endpoint_kwargs(self._settings.token_task_queue),
-            )
-        except ActivityError as err:
-            self._phase = Phase.ACTIVE
-            await self._on_failure(err, refreshing=True)
-            return
-        self._take(grant, requested_at)
-        self._refreshes += 1
-        self._cycles += 1
-
-    async def _on_failure(self, err: ActivityError, *, refreshing: bool) -> None:
-        cause = err.cause
-        kind = cause.type if isinstance(cause, ApplicationError) else None
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-        self._set_error(message, kind or ErrorType.ACTIVITY_FAILED)
-        if kind == ErrorType.COMPANY_MISMATCH:
-            await self._on_mismatch(message)
-            return
-        if kind == ErrorType.INVALID_GRANT and refreshing:
-            self._to_revoked(message)
-            self._publish()  # before the new link's activity: command order is part of replayed history
-            await self._issue_link()
-            self._notify("revoked", message)
-        elif kind == ErrorType.INVALID_GRANT:
-            # The code was spent or expired: the admin has to follow a new link.
-            await self._issue_link()
-        elif kind in _CONFIGURATION_TYPES:
-            self._resume_phase = Phase.ACTIVE if refreshing else self._phase
-            self._phase = Phase.MISCONFIGURED
-            self._retry_at = workflow.now() + timedelta(seconds=self._settings.misconfigured_retry_seconds)
-            self._notify("misconfigured", message)
-        elif refreshing:
-            # Transient errors outlasted the activity's retries: keep the token, try again soon.
-            self._retry_at = workflow.now() + timedelta(seconds=self._settings.failed_refresh_retry_seconds)
-        else:
-            await self._issue_link()
-        self._rearm = True
-        self._publish()
-
-    async def _on_mismatch(self, message: str) -> None:
-        """Consent came from another Remote company: nothing bound, a new link for the right admin, an event."""
-        self._set_error(message, ErrorType.COMPANY_MISMATCH)
-        await self._issue_link()
-        self._rearm = True
-        self._publish()
-        self._notify("company_mismatch", message)
-
-    def _callback_failed(self) -> CallbackResult:
-        return CallbackResult(
-            phase=self._phase,
-            message=self._last_error or "exchange failed",
-            error_type=self._last_error_type,
-        )
+    # -- wakes and endings ---------------------------------------------------------------------------
 
     async def _on_retry(self) -> None:
-        async with self._lock:
+        async with self._flight.lock:
             if self._phase is Phase.MISCONFIGURED:
                 await self._resume()
-            elif self._phase.has_token and self._retry_at is not None:
+            elif self._phase.has_token and self._kept.retry_at is not None:
                 await self._refresh()
 
     async def _on_timer(self) -> None:
-        async with self._lock:
+        async with self._flight.lock:
             wake = self._next_wake()
             if wake is None or wake > workflow.now():
                 return  # a handler already did the work this timer was for
@@ -337,35 +180,6 @@ class CompanyConsentWorkflow(CompanyState):
                 await self._resume()
             elif self._phase.has_token:
                 await self._refresh()
-
-    async def _resume(self) -> None:
-        """Leave ``misconfigured``: refresh again, or open a new connect link (then say so)."""
-        if self._resume_phase is Phase.ACTIVE and self._token is not None:
-            await self._refresh()
-            if self._phase is Phase.ACTIVE:
-                self._notify("recovered", "the configuration works again; tokens are fresh")
-            return
-        await self._issue_link()  # before the phase changes, so no one sees a consent state without a link
-        self._phase = self._resume_phase or Phase.AWAITING_CONSENT
-        self._resume_phase = None
-        self._retry_at = None
-        self._publish()
-        self._notify("recovered", "the configuration works again; a new connect link is open")
-
-    # -- side effects --------------------------------------------------------------------------------
-
-    def _publish(self) -> None:
-        self._effects.publish(self._phase, self._company_id)
-
-    def _notify(self, event: str, detail: str) -> None:
-        self._effects.notify(
-            event,
-            detail,
-            phase=self._phase,
-            occurred_at=workflow.now(),
-            link_open=self._phase.wants_consent and self._pending is not None,
-            company_id=self._company_id,
-        )
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -382,7 +196,7 @@ class CompanyConsentWorkflow(CompanyState):
         """End in a terminal phase (offboarded, expired): tokens and link forgotten, the event delivered."""
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._phase = phase
-        self._token = None
+        self._kept.drop()
         self._pending = None
         self._publish()
         self._notify(event, detail)

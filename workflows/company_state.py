@@ -1,20 +1,19 @@
 """The company workflow's state, and the decisions and transitions that only touch that state.
 
-Workflow code (deterministic): no awaits and no side effects here. ``CompanyConsentWorkflow`` inherits it and
-adds the handlers, activities and timers.
+Workflow code (deterministic): no awaits and no side effects here. ``CompanyTransitions`` inherits it and adds
+the activities and effects, ``CompanyConsentWorkflow`` the handlers and timers; the token itself is a
+``KeptToken``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import hmac
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.schedule import refresh_at
+from workflows.kept_token import KeptToken
 from workflows.types.company import (
     Callback,
     CompanyInput,
@@ -38,56 +37,42 @@ class CompanyState:
         self._ref = start.company_ref
         self._settings = start.settings
         self._phase = memory.phase
-        self._token = memory.token
+        # Always drawn (the random sequence of old histories stays the same), then restored if carried.
+        self._kept = KeptToken.from_memory(memory, jitter=workflow.random().random())
         self._pending = memory.pending
         self._company_id = memory.company_id
         self._user_id = memory.user_id
-        self._last_refresh_at = memory.last_refresh_at
-        self._last_error = memory.last_error
-        self._last_error_type = memory.last_error_type
-        self._refreshes = memory.refreshes
         self._resume_phase = memory.resume_phase
-        self._cycles = 0
-        # Always drawn (the random sequence of old histories stays the same), then restored if carried.
-        self._jitter = workflow.random().random()
-        if memory.jitter is not None:
-            self._jitter = memory.jitter
-        self._retry_at: datetime | None = memory.retry_at
         self._consent_deadline: datetime | None = memory.consent_deadline
         self._offboard: Offboard | None = None
         self._retry_requested = False
         self._rearm = False
 
     def _memory(self) -> CompanyMemory:
-        return CompanyMemory(
+        return self._kept.memory_as(
+            CompanyMemory,
             phase=self._phase,
-            token=self._token,
             pending=self._pending,
             company_id=self._company_id,
             user_id=self._user_id,
-            last_refresh_at=self._last_refresh_at,
-            last_error=self._last_error,
-            last_error_type=self._last_error_type,
-            refreshes=self._refreshes,
             resume_phase=self._resume_phase,
-            retry_at=self._retry_at,
             consent_deadline=self._consent_deadline,
-            jitter=self._jitter,
         )
 
     def _status(self) -> CompanyStatus:
         pending = self._pending if self._phase.wants_consent else None
+        kept = self._kept
         return CompanyStatus(
             company_ref=self._ref,
             phase=self._phase,
             company_id=self._company_id,
             user_id=self._user_id,
-            expires_at=self._token.expires_at if self._token and self._phase.has_token else None,
-            last_refresh_at=self._last_refresh_at,
+            expires_at=kept.token.expires_at if kept.token and self._phase.has_token else None,
+            last_refresh_at=kept.last_refresh_at,
             next_refresh_at=self._next_wake() if self._phase.has_token else None,
-            refreshes=self._refreshes,
-            last_error=self._last_error,
-            last_error_type=self._last_error_type,
+            refreshes=kept.refreshes,
+            last_error=kept.last_error,
+            last_error_type=kept.last_error_type,
             authorize_url=pending.authorize_url if pending else None,
             refresh_policy=self._settings.refresh_policy,
             consent_deadline=self._consent_deadline,
@@ -110,50 +95,41 @@ class CompanyState:
         return None
 
     def _needs_refresh(self, request: FreshnessRequest) -> bool:
-        token = self._token
-        if token is None or not self._phase.has_token:
-            return False
-        if request.rejected_token_sha256 is not None:
-            seen = hashlib.sha256(token.access_token.encode()).hexdigest()
-            # Refresh only if the rejected token is still current: a 401 on an old token is already fixed.
-            return hmac.compare_digest(seen, request.rejected_token_sha256)
-        return token.ttl(workflow.now()) < timedelta(seconds=request.min_ttl_seconds)
+        """A kept token that does not answer ``request``; without one only a new consent helps."""
+        has_token = self._phase.has_token and self._kept.token is not None
+        return has_token and self._kept.needs_refresh(request, workflow.now())
 
-    def _take(self, grant: TokenGrant, requested_at: datetime) -> None:
-        # Re-anchor the lifetime on workflow time, from before the request was scheduled: deterministic,
-        # immune to a worker's clock skew, and never later than the gateway meant.
-        self._token = dataclasses.replace(
-            grant, issued_at=requested_at, expires_at=requested_at + (grant.expires_at - grant.issued_at)
-        )
+    def _take(self, grant: TokenGrant, requested_at: datetime, *, refreshed: bool) -> None:
+        """Keep a grant (an exchange's, or a refresh's, which counts as a cycle)."""
+        now, jitter = workflow.now(), workflow.random().random()
+        self._kept.take(grant, requested_at=requested_at, now=now, jitter=jitter, counted=refreshed)
         self._phase = Phase.ACTIVE
-        self._last_refresh_at = workflow.now()
-        self._retry_at = None
-        self._jitter = workflow.random().random()
-        self._last_error = self._last_error_type = None
         self._resume_phase = None
         self._rearm = True
 
     def _to_revoked(self, reason: str) -> None:
         self._phase = Phase.CONSENT_REVOKED
-        self._token = None
-        self._set_error(reason, ErrorType.INVALID_GRANT)
-
-    def _set_error(self, message: str, kind: str | None) -> None:
-        self._last_error, self._last_error_type = message, kind
+        self._kept.drop()
+        self._kept.record(reason, ErrorType.INVALID_GRANT)
 
     def _next_wake(self) -> datetime | None:
-        if self._retry_at is not None and self._phase in (Phase.MISCONFIGURED, Phase.ACTIVE):
-            return self._retry_at
-        token = self._token
+        kept = self._kept
+        if kept.retry_at is not None and self._phase in (Phase.MISCONFIGURED, Phase.ACTIVE):
+            return kept.retry_at
+        token = kept.token
         if token is None or not self._phase.has_token:
             return self._consent_deadline if self._phase.wants_consent else None
         if self._settings.refresh_policy is RefreshPolicy.ON_DEMAND:
-            base = self._last_refresh_at or token.issued_at
+            base = kept.last_refresh_at or token.issued_at
             return base + timedelta(seconds=self._settings.keepalive_seconds)
-        return refresh_at(token.issued_at, token.expires_at, self._settings.timing, self._jitter)
+        return kept.refresh_at(self._settings.timing)
+
+    def _woken(self) -> bool:
+        """Something the run loop must look at happened: a new wake time, a retry, an offboarding."""
+        return self._rearm or self._retry_requested or self._offboard is not None
 
     def _unavailable_reason(self) -> str:
-        return unavailable_reason(self._ref, self._phase, self._last_error)
+        return unavailable_reason(self._ref, self._phase, self._kept.last_error)
 
 
 def _rejected(message: str, kind: ErrorType = ErrorType.CALLBACK_REJECTED) -> ApplicationError:

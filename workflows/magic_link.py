@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.types.errors import ErrorType
+from workflows.types.kept_token import Failure, attempt
 
 with workflow.unsafe.imports_passed_through():
     from workflows import options
@@ -35,20 +34,17 @@ class MagicLinkWorkflow:
 
     @workflow.run
     async def run(self, request: MagicLinkRequest) -> MagicLinkResult:
-        try:
-            return await workflow.execute_activity_method(
+        result: MagicLinkResult | Failure = await attempt(
+            workflow.execute_activity_method(
                 TokenActivities.create_magic_link,
                 request.link,
                 **options.token_endpoint_kwargs(request.token_task_queue),
             )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                # Failing the workflow (not its task) hands the typed reason to the waiting caller.
-                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
-            raise ApplicationError(
-                str(cause or err), type=ErrorType.ACTIVITY_FAILED, non_retryable=True
-            ) from None
+        )
+        if isinstance(result, Failure):
+            # Failing the workflow (not its task) hands the typed reason to the waiting caller.
+            raise result.to_error()
+        return result
 
 
 __all__ = ["WORKFLOW_ID_PREFIX", "MagicLinkRequest", "MagicLinkWorkflow"]

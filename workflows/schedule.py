@@ -1,4 +1,4 @@
-"""When to refresh a token: pure arithmetic shared by the company and partner workflows.
+"""When to refresh a token: the pure arithmetic under ``workflows.kept_token`` (and ``RefreshTiming``, its knobs).
 
 The idea is botocore's advisory/mandatory refresh: refresh ahead of expiry by a window that scales with
 the token's lifetime (never more than half of it, so a 10-minute token is not refreshed every minute), with

@@ -185,7 +185,7 @@ class ContinuingWhenMisconfigured(CompanyConsentWorkflow):
     def _publish(self) -> None:
         super()._publish()
         if self._phase is Phase.MISCONFIGURED and workflow.info().continued_run_id is None:
-            self._cycles = self._settings.cycles_per_run  # the loop continues-as-new at its next turn
+            self._kept.cycles = self._settings.cycles_per_run  # the loop continues-as-new at its next turn
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable
 
 from temporalio.client import WorkflowUpdateFailedError
@@ -10,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.types.errors import NotFoundError, NotReadyError
+from workflows.types.kept_token import token_digest
 from workflows.types.tokens import TokenGrant
 
 
@@ -26,8 +26,8 @@ def not_ready(err: WorkflowUpdateFailedError) -> NotReadyError:
     )
 
 
-def digest(token: TokenGrant) -> str:
-    return hashlib.sha256(token.access_token.encode()).hexdigest()
+digest = token_digest
+"""The kept-token core's digest of a token, for ``FreshnessRequest.rejected_token_sha256``."""
 
 
 async def query_or_none(query: Awaitable[TokenGrant | None]) -> TokenGrant | None:

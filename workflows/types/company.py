@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from workflows.schedule import RefreshTiming
-from workflows.types.tokens import TokenGrant
+from workflows.types.kept_token import FreshnessRequest, KeptTokenMemory
 
 _COMPANY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}")
 WORKFLOW_ID_PREFIX = "remote-oauth-company:"
@@ -109,27 +109,18 @@ class CompanySettings:
     """Upsert RemoteOAuthState / RemoteCompanyId; off only where the server has none registered."""
 
 
-@dataclass(frozen=True)
-class CompanyMemory:
-    """Everything a run hands to the next one through continue-as-new."""
+@dataclass(frozen=True, kw_only=True)
+class CompanyMemory(KeptTokenMemory):
+    """Everything a run hands to the next one through continue-as-new: the kept token's part, then consent's."""
 
     phase: Phase
-    token: TokenGrant | None = None
     pending: PendingConsent | None = None
     company_id: str | None = None
     user_id: str | None = None
-    last_refresh_at: datetime | None = None
-    last_error: str | None = None
-    last_error_type: str | None = None
-    refreshes: int = 0
     resume_phase: Phase | None = None
     """Where a misconfigured company goes back to once fixed."""
-    retry_at: datetime | None = None
-    """When a misconfigured company, or one whose refresh kept failing, tries again on its own."""
     consent_deadline: datetime | None = None
     """When a company that never consented expires; None once it consented (or in histories before it)."""
-    jitter: float | None = None
-    """The refresh timer's jitter draw, so the next wake is the same after continue-as-new."""
 
 
 @dataclass(frozen=True)
@@ -177,15 +168,6 @@ class CallbackResult:
     """For the partner (logs, API); may quote the gateway, cleaned. Never shown to the customer's browser."""
     error_type: str | None = None
     """The ``ErrorType`` of a failed consent, the short reference the callback page shows."""
-
-
-@dataclass(frozen=True)
-class FreshnessRequest:
-    """Ask for a token valid for at least ``min_ttl_seconds``."""
-
-    min_ttl_seconds: float = 60.0
-    rejected_token_sha256: str | None = None
-    """The SHA-256 (hex) of an access token a Remote API answered 401 to: refresh unless already replaced."""
 
 
 @dataclass(frozen=True)
@@ -240,3 +222,27 @@ def unavailable_reason(company_ref: str, phase: Phase, last_error: str | None) -
         Phase.EXPIRED: "nobody consented in time; run `onboard` again for a new link",
     }.get(phase, str(phase))
     return f"company {company_ref} has no token: {hint}"
+
+
+__all__ = [
+    "WORKFLOW_ID_PREFIX",
+    "Callback",
+    "CallbackResult",
+    "CompanyInput",
+    "CompanyMemory",
+    "CompanySettings",
+    "CompanyStatus",
+    "ConnectLink",
+    "ConnectRequest",
+    "FreshnessRequest",
+    "Offboard",
+    "PendingConsent",
+    "Phase",
+    "RefreshPolicy",
+    "RetryRequest",
+    "company_mismatch_message",
+    "company_ref_from_state",
+    "company_workflow_id",
+    "unavailable_reason",
+    "validate_company_ref",
+]

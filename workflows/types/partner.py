@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from workflows.schedule import RefreshTiming
-from workflows.types.tokens import TokenGrant
+from workflows.types.kept_token import KeptTokenMemory
 
 WORKFLOW_ID_PREFIX = "remote-oauth-partner:"
 
@@ -65,19 +65,11 @@ class PartnerSettings:
     """Task queue of token-endpoint activities (rate limited fleet-wide); None: the workflow's own."""
 
 
-@dataclass(frozen=True)
-class PartnerMemory:
-    """Everything a run hands to the next one through continue-as-new."""
+@dataclass(frozen=True, kw_only=True)
+class PartnerMemory(KeptTokenMemory):
+    """Everything a run hands to the next one through continue-as-new: the kept token and its phase."""
 
     phase: PartnerPhase = PartnerPhase.STARTING
-    token: TokenGrant | None = None
-    last_refresh_at: datetime | None = None
-    last_error: str | None = None
-    last_error_type: str | None = None
-    refreshes: int = 0
-    retry_at: datetime | None = None
-    jitter: float | None = None
-    """The refresh timer's jitter draw, so the next wake is the same after continue-as-new."""
 
 
 @dataclass(frozen=True)

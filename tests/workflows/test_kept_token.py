@@ -1,0 +1,455 @@
+"""The kept-token core's rules, driven directly: no Temporal server, no workflow context, time passed in."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import DataConverter
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError, TimeoutType
+
+from worker.api import rpc
+from workflows.kept_token import KeptToken, SingleFlight
+from workflows.schedule import RefreshTiming, delay_until
+from workflows.types.company import CompanyInput, CompanyMemory, CompanySettings, PendingConsent, Phase
+from workflows.types.errors import ErrorType
+from workflows.types.kept_token import (
+    MAX_MIN_TTL_SECONDS,
+    Failure,
+    FailureKind,
+    FreshnessRequest,
+    KeptTokenMemory,
+    attempt,
+    check_min_ttl,
+    reanchor,
+    token_digest,
+)
+from workflows.types.partner import PartnerInput, PartnerPhase, PartnerSettings
+from workflows.types.tokens import TokenGrant
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+"""SHA-256 of ``abc`` (FIPS 180-2's test vector)."""
+
+
+def grant(access: str = "abc", *, issued_at: datetime = T0, lifetime: timedelta = HOUR) -> TokenGrant:
+    return TokenGrant(
+        access_token=access,
+        token_type="bearer",
+        issued_at=issued_at,
+        expires_at=issued_at + lifetime,
+        refresh_token="rt-1",
+    )
+
+
+def kept(token: TokenGrant | None = None, **memory: Any) -> KeptToken:
+    """A kept token restored from a memory with ``token`` and the given fields (jitter 0 unless given)."""
+    return KeptToken.from_memory(KeptTokenMemory(token=token, **memory), jitter=0.0)
+
+
+def activity_error(cause: BaseException) -> ActivityError:
+    err = ActivityError(
+        "activity failed",
+        scheduled_event_id=5,
+        started_event_id=6,
+        identity="worker-1",
+        activity_type="Refresh",
+        activity_id="1",
+        retry_state=RetryState.NON_RETRYABLE_FAILURE,
+    )
+    err.__cause__ = cause
+    return err
+
+
+# -- freshness -------------------------------------------------------------------------------------
+
+
+def test_a_token_answers_while_it_has_min_ttl_left() -> None:
+    """Exactly ``min_ttl`` left answers; a microsecond less asks for a refresh."""
+    state = kept(grant())
+    ask = FreshnessRequest(min_ttl_seconds=600)
+    assert state.needs_refresh(ask, T0 + HOUR - timedelta(seconds=600)) is False
+    assert state.needs_refresh(ask, T0 + HOUR - timedelta(seconds=600) + timedelta(microseconds=1)) is True
+
+
+def test_no_token_always_needs_one() -> None:
+    """Without a token every request needs a grant, even one asking for no time at all."""
+    assert kept().needs_refresh(FreshnessRequest(min_ttl_seconds=0), T0) is True
+
+
+def test_a_rejected_token_is_refreshed_only_while_it_is_current() -> None:
+    """A 401 report refreshes the kept token if it is the rejected one, whatever its lifetime; a report
+    about a token already replaced (or a malformed digest) asks for nothing."""
+    state = kept(grant("abc"))
+    assert state.needs_refresh(FreshnessRequest(rejected_token_sha256=ABC_SHA256), T0) is True
+    old = token_digest(grant("old-token"))
+    assert state.needs_refresh(FreshnessRequest(rejected_token_sha256=old), T0 + HOUR) is False
+    assert state.needs_refresh(FreshnessRequest(rejected_token_sha256="é" * 64), T0) is False
+
+
+def test_a_token_is_usable_until_it_expires() -> None:
+    """``usable`` hands out the token strictly before ``expires_at``, and nothing without one."""
+    state = kept(grant())
+    assert state.usable(T0 + HOUR - timedelta(microseconds=1)) == grant()
+    assert state.usable(T0 + HOUR) is None
+    assert kept().usable(T0) is None
+
+
+# -- the min_ttl bound -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seconds", [0.0, 60.0, 3600.5, MAX_MIN_TTL_SECONDS])
+def test_min_ttl_within_a_day_is_accepted(seconds: float) -> None:
+    """Every workflow accepts 0 to 86400 seconds (one bound for company, partner and assertion tokens)."""
+    check_min_ttl(seconds)
+
+
+@pytest.mark.parametrize("seconds", [-1.0, -0.0001, MAX_MIN_TTL_SECONDS + 0.001, math.nan, math.inf])
+def test_min_ttl_outside_a_day_is_a_typed_refusal(seconds: float) -> None:
+    """Negative, longer than a day, NaN or infinite: a non-retryable ``RequestRejected`` that says the bound."""
+    with pytest.raises(ApplicationError) as err:
+        check_min_ttl(seconds)
+    assert (err.value.type, err.value.non_retryable, err.value.message) == (
+        ErrorType.REQUEST_REJECTED,
+        True,
+        "min_ttl_seconds must be between 0 and 86400",
+    )
+
+
+# -- when to refresh -------------------------------------------------------------------------------
+
+
+def test_a_one_hour_token_refreshes_fifteen_minutes_early_minus_its_jitter() -> None:
+    """Window min(15 min, half the lifetime); the jitter draw takes up to ``max_jitter_seconds`` more."""
+    timing = RefreshTiming(max_jitter_seconds=60)
+    assert kept(grant()).refresh_at(timing) == T0 + timedelta(minutes=45)
+    assert kept(grant(), jitter=0.5).refresh_at(timing) == T0 + timedelta(minutes=44, seconds=30)
+
+
+def test_a_short_token_refreshes_at_half_its_life_with_jitter_capped_to_a_quarter_window() -> None:
+    """A 10-minute token: window 5 min; a 10-minute jitter is capped at 75 s so it still refreshes in time."""
+    state = kept(grant(lifetime=timedelta(minutes=10)), jitter=1.0)
+    assert state.refresh_at(RefreshTiming(max_jitter_seconds=600)) == T0 + timedelta(minutes=3, seconds=45)
+
+
+def test_the_retry_time_comes_before_the_refresh_time() -> None:
+    """After a failure the next wake is the retry time; without a token and retry there is none."""
+    timing = RefreshTiming(max_jitter_seconds=0)
+    assert kept(grant()).next_wake(timing) == T0 + timedelta(minutes=45)
+    assert kept(grant(), retry_at=T0 + timedelta(minutes=1)).next_wake(timing) == T0 + timedelta(minutes=1)
+    assert kept().next_wake(timing) is None
+
+
+def test_a_timer_is_never_shorter_than_the_minimum_delay() -> None:
+    """A wake in the past still waits ``min_delay_seconds``, so a stale token cannot spin the loop."""
+    timing = RefreshTiming(min_delay_seconds=1.0)
+    assert delay_until(T0 - HOUR, T0, timing) == timedelta(seconds=1)
+    assert delay_until(T0 + HOUR, T0, timing) == HOUR
+
+
+# -- taking a grant: re-anchoring ------------------------------------------------------------------
+
+
+def test_a_grant_is_re_anchored_on_the_time_it_was_requested() -> None:
+    """A worker whose clock runs 5 minutes ahead dated the grant; the kept token lives one hour from the
+    workflow time before the request, never later than the gateway meant."""
+    skewed = grant(issued_at=T0 + timedelta(minutes=5))
+    assert reanchor(skewed, T0) == grant(issued_at=T0)
+
+
+def test_taking_a_grant_forgets_the_failure_and_counts_it() -> None:
+    """The kept token is re-anchored; retry time and last error go; a counted grant adds a refresh and a cycle."""
+    state = kept(None, retry_at=T0, last_error="down", last_error_type="ServerError", refreshes=4)
+    state.take(grant(issued_at=T0 + HOUR), requested_at=T0, now=T0 + timedelta(seconds=2), jitter=0.75)
+    assert state.to_memory() == KeptTokenMemory(
+        token=grant(issued_at=T0), last_refresh_at=T0 + timedelta(seconds=2), refreshes=5, jitter=0.75
+    )
+    assert state.cycles == 1
+
+
+def test_an_uncounted_grant_without_a_draw_keeps_count_and_jitter() -> None:
+    """An exchange is not a refresh (not counted); a cache with no timer draws no jitter."""
+    state = kept(None, refreshes=4, jitter=0.5)
+    state.take(grant(), requested_at=T0, now=T0, jitter=None, counted=False)
+    assert (state.refreshes, state.cycles, state.jitter) == (4, 0, 0.5)
+
+
+# -- failures --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error_type", "kind"),
+    [
+        (ErrorType.INVALID_GRANT, FailureKind.REVOKED),
+        (ErrorType.COMPANY_MISMATCH, FailureKind.MISMATCH),
+        (ErrorType.INVALID_CLIENT, FailureKind.CONFIGURATION),
+        (ErrorType.UNAUTHORIZED_CLIENT, FailureKind.CONFIGURATION),
+        (ErrorType.UNSUPPORTED_GRANT_TYPE, FailureKind.CONFIGURATION),
+        (ErrorType.INVALID_SCOPE, FailureKind.CONFIGURATION),
+        (ErrorType.INVALID_REQUEST, FailureKind.CONFIGURATION),
+        (ErrorType.MALFORMED_RESPONSE, FailureKind.CONFIGURATION),
+        (ErrorType.MISCONFIGURED, FailureKind.CONFIGURATION),
+        (ErrorType.TRANSPORT, FailureKind.TRANSIENT),
+        (ErrorType.TIMEOUT, FailureKind.TRANSIENT),
+        (ErrorType.RATE_LIMITED, FailureKind.TRANSIENT),
+        (ErrorType.SERVER_ERROR, FailureKind.TRANSIENT),
+        (ErrorType.TEMPORARILY_UNAVAILABLE, FailureKind.TRANSIENT),
+        (ErrorType.ACTIVITY_FAILED, FailureKind.TRANSIENT),
+        ("RuntimeError", FailureKind.TRANSIENT),
+    ],
+)
+def test_each_activity_error_type_has_one_failure_kind(error_type: str, kind: FailureKind) -> None:
+    """The classification every workflow's policy branches on."""
+    assert Failure(error_type, "message").kind is kind
+
+
+def test_an_activity_error_is_unwrapped_to_its_application_error() -> None:
+    """Type and message come from the ``ApplicationError`` under Temporal's ``ActivityError``."""
+    cause = ApplicationError("consent revoked", type=ErrorType.INVALID_GRANT, non_retryable=True)
+    assert Failure.of(activity_error(cause)) == Failure(ErrorType.INVALID_GRANT, "consent revoked")
+
+
+def test_anything_else_under_an_activity_error_is_activity_failed() -> None:
+    """A timeout (or an untyped application error) reports ``ActivityFailed`` with its text."""
+    timeout = TimeoutError("activity timeout", type=TimeoutType.SCHEDULE_TO_CLOSE, last_heartbeat_details=[])
+    assert Failure.of(activity_error(timeout)) == Failure(ErrorType.ACTIVITY_FAILED, "activity timeout")
+    untyped = ApplicationError("no type")
+    assert Failure.of(activity_error(untyped)) == Failure(ErrorType.ACTIVITY_FAILED, "no type")
+
+
+def test_a_failure_becomes_the_callers_error_with_the_same_type() -> None:
+    """What the assertion and magic-link workflows raise: the activity's type and message, final."""
+    error = Failure(ErrorType.INVALID_CLIENT, "wrong secret").to_error()
+    assert (error.type, error.message, error.non_retryable) == (
+        ErrorType.INVALID_CLIENT,
+        "wrong secret",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("error_type", "wait"),
+    [(ErrorType.INVALID_CLIENT, timedelta(hours=1)), (ErrorType.SERVER_ERROR, timedelta(seconds=60))],
+)
+def test_a_failed_grant_is_retried_later_by_its_kind(error_type: str, wait: timedelta) -> None:
+    """Configuration errors wait ``misconfigured_retry_seconds``, anything else ``failed_refresh_retry_seconds``."""
+    for settings in (CompanySettings(), PartnerSettings()):
+        state = kept(grant())
+        failure = Failure(error_type, "it failed")
+        state.fail(failure)
+        state.retry_later(failure, T0, settings)
+        assert (state.retry_at, state.last_error, state.last_error_type) == (
+            T0 + wait,
+            "it failed",
+            error_type,
+        )
+        assert state.token == grant(), "a failure never drops the token"
+
+
+async def test_attempt_returns_the_result_or_the_failure() -> None:
+    """An ``ActivityError`` becomes a ``Failure`` value; any other exception still propagates."""
+
+    async def ok() -> int:
+        return 7
+
+    async def refused() -> int:
+        raise activity_error(ApplicationError("no", type=ErrorType.INVALID_SCOPE))
+
+    async def bug() -> int:
+        raise KeyError("bug")
+
+    assert await attempt(ok()) == 7
+    assert await attempt(refused()) == Failure(ErrorType.INVALID_SCOPE, "no")
+    with pytest.raises(KeyError):
+        await attempt(bug())
+
+
+# -- the digest ------------------------------------------------------------------------------------
+
+
+def test_the_digest_is_the_sha256_of_the_access_token_and_the_api_uses_it() -> None:
+    """One function names a rejected token, in the workflows and in the API alike."""
+    assert token_digest(grant("abc")) == ABC_SHA256
+    assert rpc.digest is token_digest
+
+
+# -- memory ----------------------------------------------------------------------------------------
+
+
+def test_the_memory_round_trip_behaves_the_same() -> None:
+    """A state restored from its memory makes the same decisions (the per-run cycle count starts again)."""
+    state = kept(grant(), retry_at=T0 + timedelta(minutes=2), last_error="down", refreshes=3, jitter=0.4)
+    restored = KeptToken.from_memory(state.to_memory(), jitter=0.9)
+    assert restored.to_memory() == state.to_memory()
+    timing = RefreshTiming()
+    for now in (T0, T0 + timedelta(minutes=50), T0 + HOUR):
+        for ask in (
+            FreshnessRequest(min_ttl_seconds=600),
+            FreshnessRequest(rejected_token_sha256=ABC_SHA256),
+        ):
+            assert restored.needs_refresh(ask, now) == state.needs_refresh(ask, now)
+        assert restored.usable(now) == state.usable(now)
+    assert (restored.next_wake(timing), restored.refresh_at(timing)) == (
+        state.next_wake(timing),
+        state.refresh_at(timing),
+    )
+
+
+def test_a_fresh_draw_is_used_only_when_the_memory_carries_no_jitter() -> None:
+    """Memories from before the jitter was carried take the new draw; later ones keep theirs."""
+    assert KeptToken.from_memory(None, jitter=0.3).jitter == 0.3
+    assert KeptToken.from_memory(KeptTokenMemory(jitter=None), jitter=0.3).jitter == 0.3
+    assert KeptToken.from_memory(KeptTokenMemory(jitter=0.8), jitter=0.3).jitter == 0.8
+
+
+OLD_TOKEN = (
+    '{"access_token":"at-1","company_id":"c-1","expires_at":"2026-01-01T01:00:00+00:00",'
+    '"expires_in_defaulted":false,"issued_at":"2026-01-01T00:00:00+00:00","refresh_token":"rt-1",'
+    '"scope":"a b","token_type":"bearer","user_id":"u-1"}'
+)
+OLD_COMPANY_INPUT = (
+    '{"company_ref":"acme","memory":{"company_id":"c-1","consent_deadline":null,"jitter":0.25,'
+    '"last_error":"bad client","last_error_type":"InvalidClient","last_refresh_at":"2026-01-01T00:00:00+00:00",'
+    '"pending":{"authorize_url":"https://x/a","expires_at":"2026-01-01T00:15:00+00:00","state":"ref.nonce"},'
+    '"phase":"misconfigured","refreshes":7,"resume_phase":"active","retry_at":"2026-01-01T02:00:00+00:00",'
+    f'"token":{OLD_TOKEN},"user_id":"u-1"}},'
+    '"settings":{"consent_wait_seconds":2592000.0,"cycles_per_run":100,"failed_refresh_retry_seconds":60.0,'
+    '"keepalive_seconds":86400.0,"misconfigured_retry_seconds":3600.0,"refresh_policy":"proactive","scope":null,'
+    '"search_attributes":true,"timing":{"max_jitter_seconds":60.0,"max_window_seconds":900.0,'
+    '"min_delay_seconds":1.0},"token_task_queue":null}}'
+)
+"""A continue-as-new input as the version before the kept-token core wrote it (flat ``CompanyMemory``)."""
+OLD_PARTNER_INPUT = (
+    '{"key":"k","memory":{"jitter":0.5,"last_error":null,"last_error_type":null,'
+    '"last_refresh_at":"2026-01-01T00:00:00+00:00","phase":"active","refreshes":3,'
+    f'"retry_at":"2026-01-01T00:01:00+00:00","token":{OLD_TOKEN}}},"scope":null,'
+    '"settings":{"cycles_per_run":100,"failed_refresh_retry_seconds":60.0,"misconfigured_retry_seconds":3600.0,'
+    '"timing":{"max_jitter_seconds":60.0,"max_window_seconds":900.0,"min_delay_seconds":1.0},'
+    '"token_task_queue":null}}'
+)
+"""The same for ``PartnerMemory``."""
+
+
+def _decode(data: str, kind: type[object]) -> object:
+    """``data`` read as the payload converter reads a recorded input."""
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=data.encode())
+    return DataConverter.default.payload_converter.from_payloads([payload], [kind])[0]
+
+
+def _encode(value: object) -> str:
+    return DataConverter.default.payload_converter.to_payloads([value])[0].data.decode()
+
+
+def test_old_company_memory_decodes_and_encodes_byte_for_byte() -> None:
+    """A company memory written before the core decodes with every field and writes the same JSON back."""
+    start = _decode(OLD_COMPANY_INPUT, CompanyInput)
+    assert isinstance(start, CompanyInput)
+    assert start.memory == CompanyMemory(
+        phase=Phase.MISCONFIGURED,
+        token=TokenGrant(
+            access_token="at-1",
+            token_type="bearer",
+            issued_at=T0,
+            expires_at=T0 + HOUR,
+            refresh_token="rt-1",
+            scope="a b",
+            company_id="c-1",
+            user_id="u-1",
+        ),
+        pending=PendingConsent(state="ref.nonce", authorize_url="https://x/a", expires_at=T0 + HOUR / 4),
+        company_id="c-1",
+        user_id="u-1",
+        last_refresh_at=T0,
+        last_error="bad client",
+        last_error_type="InvalidClient",
+        refreshes=7,
+        resume_phase=Phase.ACTIVE,
+        retry_at=T0 + 2 * HOUR,
+        jitter=0.25,
+    )
+    assert _encode(start) == OLD_COMPANY_INPUT
+
+
+def test_old_partner_memory_decodes_and_encodes_byte_for_byte() -> None:
+    """The same for a partner token's memory."""
+    start = _decode(OLD_PARTNER_INPUT, PartnerInput)
+    assert isinstance(start, PartnerInput)
+    assert start.memory is not None
+    assert (start.memory.phase, start.memory.refreshes, start.memory.retry_at, start.memory.jitter) == (
+        PartnerPhase.ACTIVE,
+        3,
+        T0 + timedelta(minutes=1),
+        0.5,
+    )
+    assert _encode(start) == OLD_PARTNER_INPUT
+
+
+def test_a_memory_from_before_the_later_fields_decodes_with_their_defaults() -> None:
+    """The first memories carried no retry time, consent deadline or jitter: they decode as None."""
+    start = _decode(
+        f'{{"company_ref":"acme","memory":{{"phase":"active","token":{OLD_TOKEN}}}}}', CompanyInput
+    )
+    assert isinstance(start, CompanyInput)
+    assert start.memory is not None
+    assert (start.memory.retry_at, start.memory.consent_deadline, start.memory.jitter) == (None, None, None)
+    assert KeptToken.from_memory(start.memory, jitter=0.6).to_memory() == KeptTokenMemory(
+        token=start.memory.token, jitter=0.6
+    )
+
+
+# -- single flight ---------------------------------------------------------------------------------
+
+
+async def test_callers_that_waited_for_a_flight_take_its_answer() -> None:
+    """Three callers at once: the first refreshes and lands; the two that waited start nothing; a caller
+    arriving afterwards may start the next flight."""
+    flight = SingleFlight()
+    started: list[int] = []
+    arrived: list[int] = []
+    all_in, release = asyncio.Event(), asyncio.Event()
+
+    async def caller(n: int, expected: int) -> None:
+        arrived.append(n)
+        if len(arrived) == expected:
+            all_in.set()  # the main task resumes only once this caller blocks, its ticket taken
+        async with flight.turn() as first:
+            if first:
+                started.append(n)
+                await release.wait()
+                flight.land()
+
+    tasks = [asyncio.create_task(caller(n, 3)) for n in range(3)]
+    await all_in.wait()
+    release.set()
+    await asyncio.gather(*tasks)
+    assert started == [0]
+    await caller(3, 4)
+    assert (started, flight.landed) == ([0, 3], 2)
+
+
+async def test_a_flight_that_does_not_land_leaves_the_next_caller_free_to_try() -> None:
+    """A refresh that failed (the company does not land it) answers no one: the next waiter tries itself."""
+    flight = SingleFlight()
+    started: list[int] = []
+    arrived: list[int] = []
+    all_in, release = asyncio.Event(), asyncio.Event()
+
+    async def caller(n: int, expected: int) -> None:
+        arrived.append(n)
+        if len(arrived) == expected:
+            all_in.set()  # the main task resumes only once this caller blocks, its ticket taken
+        async with flight.turn() as first:
+            if first:
+                started.append(n)
+                await release.wait()
+
+    tasks = [asyncio.create_task(caller(n, 2)) for n in range(2)]
+    await all_in.wait()
+    release.set()
+    await asyncio.gather(*tasks)
+    assert (started, flight.landed) == ([0, 1], 0)
