@@ -14,7 +14,7 @@ import typer
 from sandbox.endpoints.admin import admin_routes
 from sandbox.state.faults import FAULT_KINDS
 from tests import ROOT
-from worker.api.companies import RemoteOAuth
+from worker.api import RemoteOAuth
 from worker.cli.app import app
 from workflows.io.settings import Settings
 from workflows.io.settings_vars import OTHER_VARIABLES, declared, tables
