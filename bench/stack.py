@@ -25,8 +25,7 @@ from temporalio.worker import Worker
 from bench.floor import FloorWorkflow, noop
 from sandbox.config import DEFAULT_SCOPE, SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from worker.api.companies import Onboarding, RemoteOAuth
-from worker.api.token_cache import TokenCache
+from worker.api import Onboarding, RemoteOAuth, TokenCache
 from worker.runner import WORKFLOW_RUNNER, WorkerOptions, running_workers
 from worker.temporal import temporal_binary, test_server_binary
 from workflows.assertion_tokens import AssertionTokenSettings

@@ -27,9 +27,7 @@ from temporalio.client import (
 
 from bench.figures import Figure, stopwatch
 from bench.stack import Stack
-from worker.api.auth import DEFAULT_MIN_TTL
-from worker.api.companies import RemoteOAuth
-from worker.api.token_cache import TokenCache
+from worker.api import DEFAULT_MIN_TTL, RemoteOAuth, TokenCache
 from workflows.types.tokens import TokenGrant
 
 __all__ = ["BILLABLE", "RpcCounter", "counting_client", "token_reads"]

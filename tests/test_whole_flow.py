@@ -24,7 +24,7 @@ from generated_client.remote_oauth_api import spec as oauth_stamp
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
 from sandbox.testing import running_sandbox
-from worker.api.companies import RemoteOAuth
+from worker.api import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.io.settings import Settings
 from workflows.types.company import Callback, Phase

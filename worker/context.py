@@ -10,8 +10,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from worker import temporal
-from worker.api.companies import RemoteOAuth
-from worker.api.token_cache import TokenCache
+from worker.api import RemoteOAuth, TokenCache
 from workflows.io.codec import Keyring
 from workflows.io.connect_session import ConnectLinks
 from workflows.io.settings import Settings

@@ -13,7 +13,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from workflows.io.codec import GENERATE_HINT, Keyring, data_converter
-from workflows.types.errors import ConfigurationError
+from workflows.types.errors import ConfigurationError, TemporalUnavailableError
 
 DEFAULT_TARGET = "localhost:7233"
 """Where the dev server listens when neither TEMPORAL_ADDRESS nor a profile says otherwise."""
@@ -46,6 +46,7 @@ async def connect(
 
     Raises:
         ConfigurationError: no keyring while one is required, or an unreadable envconfig file.
+        TemporalUnavailableError: nothing answers at the address (never when ``lazy``).
     """
     if keyring is None and require_codec:
         raise ConfigurationError(
@@ -60,13 +61,19 @@ async def connect(
         # The bridge reports a malformed TOML file or an unknown profile as a bare RuntimeError.
         raise ConfigurationError(f"Temporal connection settings (envconfig): {err}") from None
     config.setdefault("target_host", DEFAULT_TARGET)
-    return await Client.connect(
-        **config,
-        data_converter=data_converter(keyring) if keyring is not None else DataConverter.default,
-        runtime=runtime,
-        identity=identity,
-        lazy=lazy,
-    )
+    try:
+        return await Client.connect(
+            **config,
+            data_converter=data_converter(keyring) if keyring is not None else DataConverter.default,
+            runtime=runtime,
+            identity=identity,
+            lazy=lazy,
+        )
+    except RuntimeError as err:
+        # The bridge reports a failed connection as a bare RuntimeError: typed here, once, for every caller.
+        raise TemporalUnavailableError(
+            f"cannot reach Temporal ({err}); start it or set TEMPORAL_ADDRESS"
+        ) from None
 
 
 def with_converter(client: Client, converter: DataConverter) -> Client:

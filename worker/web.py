@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from worker.api.companies import RemoteOAuth
+from worker.api import RemoteOAuth
 from workflows.io.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
 from workflows.types.company import Callback, Phase, company_ref_from_state, validate_company_ref
 from workflows.types.errors import ErrorType, NotFoundError, NotReadyError

@@ -113,9 +113,14 @@ def test_an_unknown_rotation_mode_is_refused(servers: list[FakeServer]) -> None:
     assert servers == []
 
 
-def test_the_remote_oauth_cli_registers_the_command() -> None:
-    """``remote-oauth sandbox`` is the same command."""
+def test_the_remote_oauth_cli_runs_the_command(servers: list[FakeServer]) -> None:
+    """``remote-oauth sandbox`` is the same command, with the same options (imported only when it runs)."""
     from worker.cli.app import app as remote_oauth
 
-    commands = {command.name: command.callback for command in remote_oauth.registered_commands}
-    assert commands["sandbox"] is sandbox.cli.sandbox_command
+    result = CliRunner().invoke(remote_oauth, ["sandbox", "--port", "8123", "--token-ttl", "60"])
+    assert result.exit_code == 0, result.output
+    assert (servers[0].port, servers[0].app.state.sandbox.config.token_ttl, servers[0].runs) == (
+        8123,
+        60,
+        [True],
+    )

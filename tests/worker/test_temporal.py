@@ -19,7 +19,7 @@ from worker import temporal
 from worker.temporal import connect, runtime_with_metrics, with_converter
 from workflows.company_effects import SEARCH_ATTRIBUTES
 from workflows.io.codec import EncryptionCodec, Keyring
-from workflows.types.errors import ConfigurationError
+from workflows.types.errors import ConfigurationError, ErrorType, TemporalUnavailableError
 
 
 def address(env: WorkflowEnvironment) -> str:
@@ -88,6 +88,17 @@ async def test_connect_reports_bad_envconfig_as_configuration_error(test_keyring
         ConfigurationError, match=r"^Temporal connection settings \(envconfig\): Profile 'nope' not found$"
     ):
         await connect(test_keyring, env={"TEMPORAL_PROFILE": "nope"})
+
+
+async def test_an_unreachable_server_is_temporal_unavailable(test_keyring: Keyring) -> None:
+    """Nothing listening is TemporalUnavailableError (its kind, not its text, says so); lazy waits for use."""
+    with pytest.raises(TemporalUnavailableError) as err:
+        await connect(test_keyring, env={"TEMPORAL_ADDRESS": "127.0.0.1:1"})
+    assert err.value.kind is ErrorType.CANNOT_REACH_TEMPORAL
+    assert str(err.value).startswith("cannot reach Temporal (")
+    assert str(err.value).endswith("); start it or set TEMPORAL_ADDRESS")
+    lazy = await connect(test_keyring, env={"TEMPORAL_ADDRESS": "127.0.0.1:1"}, lazy=True)
+    assert lazy.service_client.config.target_host == "127.0.0.1:1"
 
 
 async def search_attributes_round_trip(env: WorkflowEnvironment, workflow_id: str) -> dict[str, str | None]:

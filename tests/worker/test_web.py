@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from tests.support.stack import EXACT, REDIRECT_URI, Stack, make_stack
-from worker.api.companies import Onboarding
+from worker.api import Onboarding
 from worker.web import create_web_app
 from workflows.io.connect_session import cookie_name
 from workflows.types.company import Phase

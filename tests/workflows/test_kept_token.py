@@ -12,7 +12,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError, TimeoutType
 
-from worker.api import rpc
+from worker.api import TokenCache
+from worker.api.fresh import FreshTokens
 from workflows.kept_token import KeptToken, SingleFlight
 from workflows.schedule import RefreshTiming, delay_until
 from workflows.types.company import CompanyInput, CompanyMemory, CompanySettings, PendingConsent, Phase
@@ -272,10 +273,22 @@ async def test_attempt_returns_the_result_or_the_failure() -> None:
 # -- the digest ------------------------------------------------------------------------------------
 
 
-def test_the_digest_is_the_sha256_of_the_access_token_and_the_api_uses_it() -> None:
-    """One function names a rejected token, in the workflows and in the API alike."""
+async def test_the_digest_is_the_sha256_of_the_access_token_and_the_api_uses_it() -> None:
+    """One function names a rejected token, in the workflows and in the API alike (its one fresh-token path
+    asks for a replacement by that digest)."""
     assert token_digest(grant("abc")) == ABC_SHA256
-    assert rpc.digest is token_digest
+    asked: list[FreshnessRequest] = []
+
+    class Workflow:
+        async def current(self) -> TokenGrant | None:
+            return None
+
+        async def ensure_fresh(self, request: FreshnessRequest) -> TokenGrant:
+            asked.append(request)
+            return grant("new")
+
+    await FreshTokens(TokenCache()).after_rejection("acme", grant("abc"), Workflow)
+    assert asked == [FreshnessRequest(rejected_token_sha256=ABC_SHA256)]
 
 
 # -- memory ----------------------------------------------------------------------------------------

@@ -1,15 +1,19 @@
-"""An ``httpx.Auth`` that adds a bearer token from the token workflows and recovers once from a 401."""
+"""``httpx.Auth`` flows that add a bearer token from the token workflows and recover once from a 401."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
 from workflows.types.tokens import TokenGrant
 
-__all__ = ["DEFAULT_MIN_TTL", "BearerAuth", "utc_now"]
+if TYPE_CHECKING:
+    from worker.api.remote_oauth import RemoteOAuth
+
+__all__ = ["DEFAULT_MIN_TTL", "BearerAuth", "CompanyAuth", "utc_now"]
 
 DEFAULT_MIN_TTL = 60.0
 """Seconds a token must still be valid when handed out, so a request in flight does not expire."""
@@ -51,3 +55,14 @@ class BearerAuth(httpx.Auth):
             fresh = await self._after_401(token)
             request.headers["Authorization"] = f"Bearer {fresh.access_token}"
             yield request
+
+
+class CompanyAuth(BearerAuth):
+    """``BearerAuth`` with the company's token; a 401 refreshes it once fleet-wide and retries."""
+
+    def __init__(self, oauth: RemoteOAuth, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> None:
+        super().__init__(
+            lambda ttl: oauth.token(company_ref, min_ttl=ttl),
+            lambda rejected: oauth.token_after_rejection(company_ref, rejected),
+            min_ttl=min_ttl,
+        )

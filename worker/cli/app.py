@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-import logging
-import os
-from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sandbox.cli import sandbox_command
-from worker import context, preflight
+from worker import context
+from worker.cli import lazy as cli_lazy
 from worker.cli import partner as cli_partner
+from worker.cli import processes as cli_processes
 from worker.cli.checks import InputError, TokenMinTtl, check_ref, within_lifetime
-from worker.cli.jobs import Ref, jsonable, run_job
-from worker.dev.run import dev_command
+from worker.cli.jobs import Ref, jsonable, print_grant, run_job
 from worker.shutdown import exit_process
 from workflows.io.codec import generate_key
 from workflows.io.connect_session import KEYGEN_HINT, generate_connect_key
-from workflows.io.settings import Settings
 from workflows.types.company import CompanyStatus, Phase, RefreshPolicy
-from workflows.types.errors import ConfigurationError, RemoteOAuthError
+from workflows.types.errors import ConfigurationError
+from workflows.types.tokens import TokenGrant
 from workflows.types.untrusted import printable
 
 app = typer.Typer(
@@ -139,18 +135,12 @@ def token(
 ) -> None:
     """Print a fresh access token for a company (refreshing first if it would expire within --min-ttl)."""
 
-    async def job(ctx: context.AppContext) -> Any:
+    async def job(ctx: context.AppContext) -> TokenGrant:
         return await within_lifetime(
             lambda ttl: ctx.oauth.token(company_ref, min_ttl=ttl), min_ttl, f"{company_ref}'s"
         )
 
-    grant = run_job(job)
-    if as_json:
-        fields = asdict(grant)
-        fields.pop("refresh_token", None)  # the refresh token never leaves the workflow through the CLI
-        typer.echo(json.dumps(jsonable(fields), indent=2))
-    else:
-        typer.echo(grant.access_token)
+    print_grant(run_job(job), as_json)
 
 
 @app.command()
@@ -193,62 +183,7 @@ def retry(company_ref: Ref) -> None:
 
 
 cli_partner.register(app)
-
-
-@app.command()
-def worker(
-    metrics_port: Annotated[
-        int | None,
-        typer.Option(envvar="REMOTE_OAUTH_METRICS_PORT", help="Serve Prometheus metrics on 127.0.0.1:PORT."),
-    ] = None,
-) -> None:
-    """Run the Temporal worker until SIGTERM/SIGINT (workflows and rate-limited gateway calls)."""
-    from temporalio.runtime import Runtime  # noqa: PLC0415  (only this command needs a runtime)
-
-    from worker import runner, temporal  # noqa: PLC0415
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime: Runtime | None = temporal.runtime_with_metrics(metrics_port) if metrics_port else None
-
-    async def go() -> None:
-        preflight.check(Settings.from_env(os.environ), preflight.WORKER, "worker")
-        ctx = await context.load(os.environ, runtime=runtime)
-        await runner.serve(ctx.client, ctx.settings, runner.options_from(ctx.settings))
-
-    _serve(go)
-
-
-@app.command()
-def web(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-) -> None:
-    """Serve /connect/{company}, the OAuth callback (the path of REMOTE_REDIRECT_URI) and /healthz."""
-    import uvicorn  # noqa: PLC0415  (only this command serves HTTP)
-
-    from worker.web import create_web_app  # noqa: PLC0415
-
-    async def go() -> None:
-        preflight.check(Settings.from_env(os.environ), preflight.WEB, "web")
-        ctx = await context.load(os.environ, lazy=True)
-        assert ctx.settings.redirect_uri is not None  # preflight checked it
-        oauth = ctx.oauth
-        assert oauth.links is not None  # preflight checked REMOTE_OAUTH_CONNECT_KEYS
-        web_app = create_web_app(oauth, redirect_uri=ctx.settings.redirect_uri, links=oauth.links)
-        # No access log: the callback's query string carries the code and state.
-        config = uvicorn.Config(web_app, host=host, port=port, access_log=False, log_level="info")
-        await uvicorn.Server(config).serve()
-
-    _serve(go)
-
-
-def _serve(process: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a long-lived process (worker, web app) until it stops; a settings error is one line and exit 1."""
-    try:
-        asyncio.run(process())
-    except RemoteOAuthError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+cli_processes.register(app)
 
 
 @app.command()
@@ -265,15 +200,17 @@ def keygen(
     typer.echo(generate_connect_key() if connect else generate_key(kid))
 
 
-app.command("sandbox")(sandbox_command)
-app.command("dev")(dev_command)
+cli_lazy.register(app)  # sandbox and dev: imported only when run
 
 
-def main(args: list[str] | None = None) -> None:
-    """Console-script entry point; ends with ``worker.shutdown.exit_process`` (sdk-python#300)."""
+def main(args: list[str] | None = None, *, cli: typer.Typer = app, prog_name: str | None = None) -> None:
+    """Console-script entry point; ends with ``worker.shutdown.exit_process`` (sdk-python#300).
+
+    ``cli`` is another app to run the same way (``python -m worker`` runs one of the worker command alone).
+    """
     code: int
     try:
-        app(args)
+        cli(args, prog_name=prog_name)
         code = 0
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from workflows.types.company import validate_company_ref
-from workflows.types.errors import RemoteOAuthError
+from workflows.types.errors import ErrorType, RemoteOAuthError
 from workflows.types.tokens import TokenGrant
 
 __all__ = [
@@ -38,6 +38,8 @@ _SHOWN = 40
 
 class InputError(RemoteOAuthError):
     """A value given on the command line that the command cannot use; the message names its flag."""
+
+    default_kind = ErrorType.INVALID_INPUT
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

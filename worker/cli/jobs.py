@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from worker import context
 from worker.cli.checks import check_ref
 from workflows.types.errors import RemoteOAuthError
+from workflows.types.tokens import TokenGrant
 from workflows.types.untrusted import printable
 
 T = TypeVar("T")
@@ -30,7 +31,8 @@ Ref = Annotated[
 def run_job(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
     """Connect, run one job, and turn known failures into a one-line error and exit code 1.
 
-    ``ValueError`` is how the API's own input checks refuse a value the CLI did not check first.
+    Every error of ours (``RemoteOAuthError``: Temporal unreachable too) is one line; ``ValueError`` is how
+    the API's own input checks refuse a value the CLI did not check first.
     """
 
     async def go() -> T:
@@ -45,11 +47,6 @@ def run_job(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
     except RPCError as err:
         typer.echo(f"error: Temporal said {err.status.name}: {err.message}", err=True)
         raise typer.Exit(1) from None
-    except RuntimeError as err:
-        if "connect" not in str(err).lower():
-            raise
-        typer.echo(f"error: cannot reach Temporal ({err}); start it or set TEMPORAL_ADDRESS", err=True)
-        raise typer.Exit(1) from None
 
 
 def jsonable(value: Any) -> Any:
@@ -60,10 +57,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def print_grant(grant: Any, as_json: bool) -> None:
+def print_grant(grant: TokenGrant, as_json: bool) -> None:
+    """The access token alone, or the whole grant as JSON: every command that prints a token uses this."""
     if as_json:
         fields = asdict(grant)
-        fields.pop("refresh_token", None)
+        fields.pop("refresh_token", None)  # the refresh token never leaves the workflow through the CLI
         typer.echo(json.dumps(jsonable(fields), indent=2))
     else:
         typer.echo(grant.access_token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,6 +17,8 @@ from worker.cli.checks import (
     within_lifetime,
 )
 from worker.cli.jobs import Ref, print_grant, run_job
+from workflows.types.partner import PartnerStatus
+from workflows.types.tokens import TokenGrant
 
 
 def _user(value: str | None) -> str | None:
@@ -50,14 +52,14 @@ def partner_token(
     """
     if stop:
 
-        async def stop_job(ctx: context.AppContext) -> Any:
+        async def stop_job(ctx: context.AppContext) -> PartnerStatus:
             return await ctx.oauth.partner_stop(scope)
 
         final = run_job(stop_job)
         typer.echo(f"partner token {final.key} ({final.scope or 'no scope'}) is {final.phase}")
         return
 
-    async def job(ctx: context.AppContext) -> Any:
+    async def job(ctx: context.AppContext) -> TokenGrant:
         return await within_lifetime(
             lambda ttl: ctx.oauth.partner_token(scope, min_ttl=ttl), min_ttl, "partner"
         )
@@ -95,7 +97,7 @@ def assertion_token(
     if sum(x is not None for x in (company, user, employment)) != 1:
         raise fail("give exactly one of --company, --user and --employment", code=2)
 
-    async def job(ctx: context.AppContext) -> Any:
+    async def job(ctx: context.AppContext) -> TokenGrant:
         return await ctx.oauth.assertion_token(
             company, user_id=user, employment_id=employment, scope=scope, min_ttl=min_ttl
         )

@@ -17,7 +17,7 @@ from typing import TextIO
 
 import httpx
 
-from worker.api.companies import RemoteOAuth
+from worker.api import RemoteOAuth
 from workflows.io.connect_session import KEYGEN_HINT
 from workflows.types.company import CompanyStatus
 from workflows.types.errors import ConfigurationError, RemoteOAuthError

@@ -1,49 +1,31 @@
-"""The error types of remote-oauth.
+"""The error types of remote-oauth: one enum of every type, and the exceptions of code outside Temporal.
 
-Two families, one per side of the Temporal boundary::
+Every error the project raises or reports names an ``ErrorType``: an ``ApplicationError`` as its ``type``, a
+``RemoteOAuthError`` as its ``kind``, a status as its ``last_error_type``. Callers branch on that, never on
+message text (messages may quote a gateway and change wording)::
 
-    RemoteOAuthError              (plain Python code: settings, API, CLI)
-     ├── ConfigurationError       a setting is missing or invalid
-     ├── NotFoundError            no workflow for that company or partner token
-     ├── NotReadyError            the workflow exists but has no usable token (see its state)
-     └── RequestRejectedError     the gateway refused a request the caller made (magic link input...)
+    ErrorType                     the stable type of every error: values never change once released
+                                  (workflows branch on them, histories and statuses store them)
 
-    ErrorType                     the stable ``type`` of every ``ApplicationError`` an activity raises;
-                                  workflows branch on it, so values never change once released.
+    RemoteOAuthError              plain Python code (settings, API, CLI); ``kind`` says which ErrorType
+     ├── ConfigurationError       a setting is missing or invalid                    (Misconfigured)
+     ├── NotFoundError            no workflow for that company or partner token      (NotFound)
+     ├── NotReadyError            the workflow has no usable token, or refused       (the workflow's type,
+     │                                                                               else TokenUnavailable)
+     ├── RequestRejectedError     the gateway refused a request the caller made      (the gateway's type,
+     │                                                                               else RequestRejected)
+     └── TemporalUnavailableError Temporal cannot be reached                         (CannotReachTemporal)
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-
-class RemoteOAuthError(Exception):
-    """Base of every error raised by remote-oauth outside Temporal."""
-
-
-class ConfigurationError(RemoteOAuthError):
-    """A setting is missing or invalid; the message names it and says how to fix it."""
-
-
-class NotFoundError(RemoteOAuthError):
-    """No workflow exists for the company reference or partner token asked for."""
-
-
-class NotReadyError(RemoteOAuthError):
-    """The workflow exists but cannot give a token now (awaiting consent, revoked, misconfigured...)."""
-
-    def __init__(self, message: str, *, kind: str | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        """The workflow's ``ErrorType`` for this refusal, when it gave one: branch on this, not the text."""
-
-
-class RequestRejectedError(RemoteOAuthError):
-    """The gateway refused a request made on the caller's behalf, for a reason the caller can act on."""
+from typing import ClassVar
 
 
 class ErrorType(StrEnum):
-    """``ApplicationError.type`` values raised by activities and workflows, and error types reported in status."""
+    """``ApplicationError.type`` of activities and workflows, ``kind`` of ``RemoteOAuthError``, and the error
+    types reported in status."""
 
     # Retryable: the same request may succeed later.
     TRANSPORT = "Transport"
@@ -73,7 +55,7 @@ class ErrorType(StrEnum):
     MALFORMED_RESPONSE = "MalformedResponse"
     """A 2xx whose body is not a valid token response; retried a few times, then final."""
     MISCONFIGURED = "Misconfigured"
-    """A local setting needed by the activity is missing or invalid (for example the assertion key)."""
+    """A local setting is missing or invalid (the assertion key, a codec key, a port in use...)."""
     REQUEST_REJECTED = "RequestRejected"
     """A Remote API call was refused for the given input (422) or permissions (403)."""
     UNAUTHORIZED = "Unauthorized"
@@ -91,10 +73,26 @@ class ErrorType(StrEnum):
     STATUS_UNAVAILABLE = "StatusUnavailable"
     """``list()`` could not query a company in time and shows what visibility knows instead."""
 
+    # Outside Temporal: raised by the API and the CLI, never by a workflow.
+    NOT_FOUND = "NotFound"
+    """No workflow for the company reference or partner token asked for (never onboarded, offboarded...)."""
+    INVALID_INPUT = "InvalidInput"
+    """A value given on the command line cannot be used; the message names its flag. Nothing was sent."""
+    CANNOT_REACH_TEMPORAL = "CannotReachTemporal"
+    """Temporal could not be reached at the configured address (TEMPORAL_ADDRESS, a profile...)."""
+
     @property
     def is_configuration(self) -> bool:
         """Errors an operator fixes in settings or in Remote's partner console."""
         return self in _CONFIGURATION
+
+    @classmethod
+    def known(cls, value: str | None) -> ErrorType | None:
+        """The member spelt ``value`` (an ``ApplicationError.type`` from a workflow), or None if none is."""
+        try:
+            return None if value is None else cls(value)
+        except ValueError:
+            return None
 
 
 _CONFIGURATION = frozenset(
@@ -109,6 +107,53 @@ _CONFIGURATION = frozenset(
     }
 )
 
+
+class RemoteOAuthError(Exception):
+    """Base of every error raised by remote-oauth outside Temporal; ``kind`` is what to branch on."""
+
+    default_kind: ClassVar[ErrorType]
+    """The ``kind`` of an error raised without one; every subclass sets it."""
+
+    def __init__(self, message: str, *, kind: ErrorType | None = None) -> None:
+        super().__init__(message)
+        self.kind: ErrorType = self.default_kind if kind is None else kind
+        """This error's type: branch on this, never on the message."""
+
+
+class ConfigurationError(RemoteOAuthError):
+    """A setting is missing or invalid; the message names it and says how to fix it."""
+
+    default_kind = ErrorType.MISCONFIGURED
+
+
+class NotFoundError(RemoteOAuthError):
+    """No workflow exists for the company reference or partner token asked for."""
+
+    default_kind = ErrorType.NOT_FOUND
+
+
+class NotReadyError(RemoteOAuthError):
+    """The workflow exists but cannot give a token now (awaiting consent, revoked, misconfigured...).
+
+    ``kind`` is the workflow's ``ErrorType`` for the refusal when it gave one (``ConsentStateExpired``,
+    ``CallbackRejected``, ``Unauthorized``...), else ``TokenUnavailable``.
+    """
+
+    default_kind = ErrorType.TOKEN_UNAVAILABLE
+
+
+class RequestRejectedError(RemoteOAuthError):
+    """The gateway refused a request made on the caller's behalf, for a reason the caller can act on."""
+
+    default_kind = ErrorType.REQUEST_REJECTED
+
+
+class TemporalUnavailableError(RemoteOAuthError):
+    """Temporal could not be reached: nothing was asked or changed; start it or point TEMPORAL_ADDRESS at it."""
+
+    default_kind = ErrorType.CANNOT_REACH_TEMPORAL
+
+
 __all__ = [
     "ConfigurationError",
     "ErrorType",
@@ -116,4 +161,5 @@ __all__ = [
     "NotReadyError",
     "RemoteOAuthError",
     "RequestRejectedError",
+    "TemporalUnavailableError",
 ]

@@ -10,7 +10,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.stack import CLIENT_ID, EXACT, Stack, make_stack
-from worker.api.companies import RemoteOAuth
+from worker.api import RemoteOAuth
 
 JWT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 

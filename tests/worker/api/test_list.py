@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 from sandbox.config import SandboxConfig
 from tests.support.stack import make_stack
 from tests.support.temporal import fresh_task_queue
-from worker.api.companies import RemoteOAuth
+from worker.api import RemoteOAuth
 from workflows.types.company import CompanyStatus, Phase
 
 

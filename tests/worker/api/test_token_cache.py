@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.api.token_cache import TokenCache
+from worker.api import TokenCache
 from workflows.types.tokens import TokenGrant
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

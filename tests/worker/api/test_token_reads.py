@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.token_reads import RpcCounter, counting_client
 from tests.support.stack import CLIENT_ID, EXACT, TTL, Stack, make_stack
 from tests.support.temporal import TEST_KEYS
-from worker.api.companies import Onboarding, RemoteOAuth
+from worker.api import Onboarding, RemoteOAuth
 from worker.context import load
 from workflows.types.company import FreshnessRequest, Phase
 from workflows.types.errors import NotFoundError, NotReadyError

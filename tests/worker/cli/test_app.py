@@ -27,7 +27,7 @@ from tests.support.stack import (
     settings_for,
 )
 from tests.support.temporal import TEST_KEYS, fresh_task_queue
-from worker.api.companies import RemoteOAuth
+from worker.api import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.io.settings import Secret
 from workflows.types.company import CompanySettings, Phase
