@@ -21,7 +21,7 @@ from generated_client.remote_oauth_api.models import (
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
 from sandbox.testing import running_sandbox
-from workflows.io.token_endpoint import basic_credentials
+from workflows.io.gateway.token_endpoint import basic_credentials
 from workflows.types.tokens import normalise_token_response
 
 SPEC = load_contract()

@@ -16,7 +16,7 @@ from sandbox.config import SandboxConfig
 from sandbox.contract import GENERATED, ContractError, load_contract, operations
 from sandbox.testing import FakeClock, asgi_client
 from tests import ROOT
-from workflows.io.token_endpoint import basic_credentials
+from workflows.io.gateway.token_endpoint import basic_credentials
 
 CONFIG = SandboxConfig()
 SPEC = load_contract()

@@ -79,7 +79,7 @@ def test_going_live_regenerates_and_the_whole_flow_passes(tmp_path: Path) -> Non
         "--no-incremental",
         "generated_client",
         "workflows/io/activities.py",
-        "workflows/io/token_endpoint.py",
+        "workflows/io/gateway/token_endpoint.py",
         cwd=copy,
     )
     assert typed.returncode == 0, typed.stdout

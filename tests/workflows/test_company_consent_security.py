@@ -21,7 +21,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from tests.support.history import decrypted_payloads
 from tests.support.scene import Scene, scene
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET, EXACT, Stack
-from worker.cli.app import _table
+from worker.cli.app import status_table
 from worker.runner import gateway_activities, local_activities
 from workflows.company import CompanyConsentWorkflow
 from workflows.io.activities import TokenActivities
@@ -163,7 +163,7 @@ async def test_a_hostile_gateway_echo_reaches_no_status_webhook_log_or_table(
         texts = {
             "status": json.dumps(status.last_error),
             "webhook": json.dumps(sc.hook.events),
-            "table": _table([status]),
+            "table": status_table([status]),
             **{f"log {i}": record.getMessage() for i, record in enumerate(caplog.records)},
         }
         assert status.last_error is not None

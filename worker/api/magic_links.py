@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from worker.api.auth import DEFAULT_MIN_TTL
 from worker.api.companies import CompanyTokens
 from worker.api.rpc import failed
-from workflows.io.magic_link_params import check_magic_link
+from workflows.io.gateway.magic_link_params import check_magic_link
 from workflows.magic_link import WORKFLOW_ID_PREFIX, MagicLinkRequest, MagicLinkWorkflow
 from workflows.types.activity import MagicLinkInput
 from workflows.types.errors import ErrorType, NotReadyError, RequestRejectedError

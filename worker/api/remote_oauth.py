@@ -144,11 +144,8 @@ class RemoteOAuth:
         return await self._companies.status(company_ref, rpc_timeout=rpc_timeout)
 
     async def list(self, phase: Phase | None = None) -> list[CompanyStatus]:
-        """Every running company of this task queue (optionally only those in ``phase``), via visibility.
-
-        A company whose workflow cannot answer now (no worker polling, say) is listed from its search
-        attributes, with the reason in ``last_error``, instead of failing the whole list.
-        """
+        """Every running company of this task queue (optionally only in ``phase``), via visibility; one that
+        cannot answer now is listed from its search attributes, the reason in ``last_error``."""
         return await self._companies.list(phase)
 
     async def token(self, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> TokenGrant:
@@ -167,9 +164,8 @@ class RemoteOAuth:
     async def token_after_rejection(self, company_ref: str, rejected: TokenGrant) -> TokenGrant:
         """A new token after a Remote API answered 401 to ``rejected`` (one refresh fleet-wide).
 
-        Evicts exactly ``rejected`` from the token cache; if another caller already replaced it, that
-        token comes back without a Temporal call.
-        """
+        Evicts exactly ``rejected`` from the token cache; a replacement another caller already got comes back
+        without a Temporal call."""
         return await self._companies.after_rejection(company_ref, rejected)
 
     async def _ensure_fresh(self, company_ref: str, request: FreshnessRequest) -> TokenGrant:
@@ -216,11 +212,8 @@ class RemoteOAuth:
         await self._partner.retry(scope)
 
     async def partner_stop(self, scope: str | None = None) -> PartnerStatus:
-        """Stop keeping this partner token fresh (its workflow ends); returns the final status.
-
-        For a scope set no longer used: its workflow would otherwise run a grant every token lifetime, for
-        ever. Asking for the token again later starts a new workflow.
-        """
+        """Stop keeping this partner token fresh (its workflow ends, else it grants every lifetime for ever);
+        returns the final status. Asking for the token again later starts a new workflow."""
         return await self._partner.stop(scope)
 
     def partner_auth(self, scope: str | None = None, *, min_ttl: float = DEFAULT_MIN_TTL) -> BearerAuth:

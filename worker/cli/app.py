@@ -39,7 +39,8 @@ def _age(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _table(rows: list[CompanyStatus]) -> str:
+def status_table(rows: list[CompanyStatus]) -> str:
+    """The `list` command's table: one line per company, stored text made printable."""
     header = ("COMPANY", "STATE", "REMOTE COMPANY ID", "EXPIRES", "NEXT REFRESH", "REFRESHES", "LAST ERROR")
     lines = [header] + [
         (
@@ -122,7 +123,7 @@ def status(
         payload = [jsonable(asdict(r)) for r in rows]
         typer.echo(json.dumps(payload[0] if company_ref else payload, indent=2))
     else:
-        typer.echo(_table(rows))
+        typer.echo(status_table(rows))
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """TokenActivities: the only code that talks HTTP to Remote's gateway (and to the partner's webhook).
 
 Each activity checks its input, sends one request and turns the answer into our dataclasses; the token
-endpoint's request and answer are ``workflows.io.token_endpoint``'s, the magic link's are read here (capped,
+endpoint's request and answer are ``workflows.io.gateway.token_endpoint``'s, the magic link's are read here (capped,
 then the generated model). Every failure leaves as an ``ApplicationError`` typed by
 ``workflows.io.gateway.classify``. Secrets come from the worker's settings, never from inputs, and never
 reach a message or a log.
@@ -26,15 +26,15 @@ from generated_client.remote_oauth_api.models.authorize_response_type import Aut
 from workflows.io import notify
 from workflows.io.connect_session import KEYGEN_HINT, ConnectLinks
 from workflows.io.gateway import classify, heartbeat, transport
-from workflows.io.magic_link_params import magic_link_params
-from workflows.io.settings import Settings
-from workflows.io.signing import AssertionSigner
-from workflows.io.token_endpoint import (
+from workflows.io.gateway.magic_link_params import magic_link_params
+from workflows.io.gateway.token_endpoint import (
     GrantType,
     check_readable,
     read_grant,
     token_request,
 )
+from workflows.io.settings import Settings
+from workflows.io.signing import AssertionSigner
 from workflows.types.activity import (
     AssertionInput,
     ClientCredentialsInput,

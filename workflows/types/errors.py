@@ -77,7 +77,8 @@ class ErrorType(StrEnum):
     NOT_FOUND = "NotFound"
     """No workflow for the company reference or partner token asked for (never onboarded, offboarded...)."""
     INVALID_INPUT = "InvalidInput"
-    """A value given on the command line cannot be used; the message names its flag. Nothing was sent."""
+    """A value given on the command line or to the API cannot be used (a flag, `min_ttl` out of bounds); the
+    message names it. Nothing was sent."""
     CANNOT_REACH_TEMPORAL = "CannotReachTemporal"
     """Temporal could not be reached at the configured address (TEMPORAL_ADDRESS, a profile...)."""
 

@@ -61,12 +61,12 @@ def check_min_ttl(seconds: float) -> None:
     """Refuse a ``min_ttl_seconds`` outside [0, a day] (NaN included) before anything is written.
 
     Raises:
-        ApplicationError: type ``RequestRejected``, non-retryable.
+        ApplicationError: type ``InvalidInput``, non-retryable.
     """
     if not 0 <= seconds <= MAX_MIN_TTL_SECONDS:
         raise ApplicationError(
             f"min_ttl_seconds must be between 0 and {MAX_MIN_TTL_SECONDS:.0f}",
-            type=ErrorType.REQUEST_REJECTED,
+            type=ErrorType.INVALID_INPUT,
             non_retryable=True,
         )
 

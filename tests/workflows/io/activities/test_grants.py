@@ -1,5 +1,5 @@
 """The grants through TokenActivities against a scripted gateway: the spec's token request (form, client
-authentication, redirect URI byte for byte) and the grant read from the answer (``workflows.io.token_endpoint``)."""
+authentication, redirect URI byte for byte) and the grant read from the answer (``workflows.io.gateway.token_endpoint``)."""
 
 from __future__ import annotations
 

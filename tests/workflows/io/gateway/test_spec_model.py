@@ -76,7 +76,7 @@ async def test_a_changed_token_type_enum_names_token_type(
     """Spec enum ``[Bearer]``: the activity refuses the normalised ``bearer`` as token_type, not as company_id."""
     model = enum_changed_client.ExchangeOAuthTokenResponse200  # type: ignore[attr-defined]
     # The activity's model, as if generated from the changed spec.
-    monkeypatch.setattr("workflows.io.token_endpoint.ExchangeOAuthTokenResponse200", model)
+    monkeypatch.setattr("workflows.io.gateway.token_endpoint.ExchangeOAuthTokenResponse200", model)
     err = await _client_credentials({**TOKEN, "company_id": "6f1c1e8a-3b0e-4c53-9f5e-2d7f3a9b8c10"})
     assert (err.type, err.message) == (
         ErrorType.MALFORMED_RESPONSE,
