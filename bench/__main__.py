@@ -24,7 +24,7 @@ def ttl_for(companies: int) -> int:
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much each scenario does; ``--quick`` is for the smoke test, the default for the README."""
+    """How much each scenario does; ``--quick`` is for the smoke test, the default for docs/benchmarks.md."""
 
     samples: int
     concurrent: int
@@ -34,7 +34,7 @@ class Sizes:
 
     @staticmethod
     def pick(quick: bool) -> Sizes:
-        """Quick: under a minute. Full: the README's sizes."""
+        """Quick: under a minute. Full: the sizes docs/benchmarks.md reports."""
         if quick:
             return Sizes(samples=15, concurrent=10, companies=200, company_ttl=12, scale_seconds=12.0)
         return Sizes(

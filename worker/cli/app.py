@@ -28,7 +28,7 @@ app = typer.Typer(
     name="remote-oauth",
     help=(
         "The durable OAuth 2.0 token lifecycle for partners of Remote's API.\n\n"
-        "Settings come from the environment (REMOTE_*, REMOTE_OAUTH_*, TEMPORAL_*); see the README."
+        "Settings come from the environment (REMOTE_*, REMOTE_OAUTH_*, TEMPORAL_*); see docs/settings.md."
     ),
     no_args_is_help=True,
     add_completion=False,
