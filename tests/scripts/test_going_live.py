@@ -57,7 +57,9 @@ def test_going_live_regenerates_and_the_whole_flow_passes(tmp_path: Path) -> Non
     live = dialect.live_spec(seed)
 
     assert (Path(sys.prefix) / ".lock-sha256").is_file(), "run the tests in the venv scripts/bootstrap made"
-    regenerated = _run("scripts/regenerate_client", "--dialect", "live", cwd=copy)  # the command docs/spec-bumps.md shows
+    regenerated = _run(
+        "scripts/regenerate_client", "--dialect", "live", cwd=copy
+    )  # the command docs/spec-bumps.md shows
     assert regenerated.returncode == 0, regenerated.stderr
     assert (copy / "openapi" / "remote-oauth-api.yml").read_text(encoding="utf-8") == live
     printed = regenerated.stdout.splitlines()

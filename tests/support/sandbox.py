@@ -20,9 +20,11 @@ CONFIG = SandboxConfig()
 SECRET_FORM = {"client_id": CONFIG.client_id, "client_secret": CONFIG.client_secret}
 
 
-async def connect(client: httpx.AsyncClient, company_name: str = "Acme") -> dict[str, Any]:
-    """Consent and exchange the code; the token response."""
-    code = (await connect_company(client, company_name=company_name)).code
+async def connect(
+    client: httpx.AsyncClient, company_name: str = "Acme", scope: str | None = None
+) -> dict[str, Any]:
+    """Consent as ``company_name`` (for ``scope``, else the default) and exchange the code; the token response."""
+    code = (await connect_company(client, company_name=company_name, scope=scope)).code
     assert code is not None
     data = {
         **SECRET_FORM,

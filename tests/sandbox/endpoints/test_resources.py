@@ -13,7 +13,8 @@ import pytest
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.contract import load_contract
-from sandbox.testing import FakeClock, asgi_client, connect_company, hs256_assertion
+from sandbox.testing import FakeClock, asgi_client, hs256_assertion
+from tests.support.sandbox import connect
 
 SPEC = load_contract()
 """Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
@@ -31,22 +32,6 @@ class Sandbox:
     tokens: dict[str, Any]
 
 
-async def company_tokens(
-    client: httpx.AsyncClient, company_name: str, scope: str | None = None
-) -> dict[str, Any]:
-    """Consent as ``company_name`` and exchange the code."""
-    code = (await connect_company(client, company_name=company_name, scope=scope)).code
-    assert code is not None
-    data = {
-        **SECRET_FORM,
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CONFIG.redirect_uris[0],
-    }
-    body: dict[str, Any] = (await client.post(SPEC.token.path, data=data)).json()
-    return body
-
-
 async def partner_token(client: httpx.AsyncClient) -> str:
     """A client-credentials token."""
     data = {**SECRET_FORM, "grant_type": "client_credentials"}
@@ -59,7 +44,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     """A default sandbox where ``Acme`` has connected."""
     clock = FakeClock()
     async with asgi_client(create_app(CONFIG, clock=clock)) as client:
-        yield Sandbox(client, clock, await company_tokens(client, "Acme"))
+        yield Sandbox(client, clock, await connect(client, "Acme"))
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -159,7 +144,7 @@ async def test_partner_and_assertion_tokens_are_403(sandbox: Sandbox) -> None:
 
 async def test_a_token_without_magic_link_scope_is_403(sandbox: Sandbox) -> None:
     """A company token lacking magic_link:write is 403."""
-    narrow = await company_tokens(sandbox.client, "Globex", scope="company:read")
+    narrow = await connect(sandbox.client, "Globex", scope="company:read")
     response = await magic(sandbox, {"user_id": narrow["user_id"]}, narrow["access_token"])
     assert response.status_code == 403
     assert response.json() == {"message": "The token lacks the magic_link:write scope."}
@@ -186,15 +171,15 @@ async def test_magic_link_without_a_valid_token_is_401(sandbox: Sandbox) -> None
 
 async def test_a_company_token_sees_its_own_company(sandbox: Sandbox) -> None:
     """``GET /v1/companies`` with a company token lists only that company."""
-    await company_tokens(sandbox.client, "Globex")
+    await connect(sandbox.client, "Globex")
     response = await sandbox.client.get("/v1/companies", headers=bearer(sandbox.tokens["access_token"]))
     assert response.json() == {"data": {"companies": [{"id": sandbox.tokens["company_id"], "name": "Acme"}]}}
 
 
 async def test_a_partner_token_sees_every_consenting_company(sandbox: Sandbox) -> None:
     """A partner token lists all companies that consented and did not revoke."""
-    globex = await company_tokens(sandbox.client, "Globex")
-    initech = await company_tokens(sandbox.client, "Initech")
+    globex = await connect(sandbox.client, "Globex")
+    initech = await connect(sandbox.client, "Initech")
     await sandbox.client.post(f"/sandbox/companies/{initech['company_id']}/revoke", json={})
     response = await sandbox.client.get("/v1/companies", headers=bearer(await partner_token(sandbox.client)))
     assert response.json()["data"]["companies"] == [
