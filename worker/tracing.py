@@ -1,0 +1,67 @@
+"""OpenTelemetry tracing of every Temporal call, when the standard ``OTEL_*`` environment asks for it.
+
+Traces are on when ``OTEL_TRACES_EXPORTER`` names an exporter (``otlp`` or ``console``), or when an OTLP
+endpoint is set (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``), unless
+``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none``. Then every client (worker, web app, CLI) carries
+``temporalio.contrib.opentelemetry``'s interceptor, which also traces the worker's workflows and activities,
+and the process exports spans through a tracer provider installed here, unless one was installed already
+(``opentelemetry-instrument``, a partner's own set-up). Needs the ``otel`` extra.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from temporalio.client import Interceptor
+
+from workflows.types.errors import ConfigurationError
+
+__all__ = ["EXPORTERS", "interceptors", "tracing_wanted"]
+
+log = logging.getLogger(__name__)
+
+EXPORTERS = ("otlp", "console")
+"""``OTEL_TRACES_EXPORTER`` values we install (OTLP over HTTP/protobuf, or one JSON span per line)."""
+INSTALL_HINT = "tracing needs the otel extra: pip install 'remote-oauth[otel]'"
+
+
+def tracing_wanted(env: Mapping[str, str]) -> str | None:
+    """The exporter the environment asks for, or None when tracing stays off.
+
+    Raises:
+        ConfigurationError: ``OTEL_TRACES_EXPORTER`` names an exporter we do not install.
+    """
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter == "none":
+        return None
+    if exporter:
+        if exporter not in EXPORTERS:
+            raise ConfigurationError(
+                f"OTEL_TRACES_EXPORTER={exporter[:20]!r}: remote-oauth installs {' or '.join(EXPORTERS)}"
+            )
+        return exporter
+    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return "otlp"
+    return None
+
+
+def interceptors(env: Mapping[str, str]) -> list[Interceptor]:
+    """The client interceptors ``env`` asks for: the tracing one, or none.
+
+    Raises:
+        ConfigurationError: tracing is asked for but the ``otel`` extra is missing, or names no known exporter.
+    """
+    exporter = tracing_wanted(env)
+    if exporter is None:
+        return []
+    try:
+        from temporalio.contrib.opentelemetry import TracingInterceptor  # noqa: PLC0415 (optional extra)
+
+        from worker.tracing_setup import install_provider  # noqa: PLC0415
+    except ImportError:
+        raise ConfigurationError(INSTALL_HINT) from None
+    install_provider(env, exporter)
+    return [TracingInterceptor()]
