@@ -65,11 +65,11 @@ async def connect(
         # The bridge reports a malformed TOML file or an unknown profile as a bare RuntimeError.
         raise ConfigurationError(f"Temporal connection settings (envconfig): {err}") from None
     config.setdefault("target_host", DEFAULT_TARGET)
-    interceptors = tracing.interceptors(os.environ if env is None else env)
+    plugins = tracing.plugins(os.environ if env is None else env)
     try:
         return await Client.connect(
             **config,
-            interceptors=interceptors,
+            plugins=plugins,
             data_converter=data_converter(keyring) if keyring is not None else DataConverter.default,
             runtime=runtime,
             identity=identity,

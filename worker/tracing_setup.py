@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from temporalio.contrib.opentelemetry import create_tracer_provider
 
-__all__ = ["DEFAULT_SERVICE_NAME", "install_provider"]
+__all__ = ["DEFAULT_SERVICE_NAME", "EvictionNoise", "install_provider", "quiet_evictions"]
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +18,12 @@ DEFAULT_SERVICE_NAME = "remote-oauth"
 
 
 def install_provider(env: Mapping[str, str], exporter: str) -> None:
-    """Install a batching provider exporting with ``exporter``, unless a real provider is installed already."""
+    """Install the SDK's replay-safe provider, batching to ``exporter``, unless one is installed already."""
+    quiet_evictions()
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return  # opentelemetry-instrument or the partner's own code installed one: spans go there
     name = env.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
+    provider = create_tracer_provider(resource=Resource.create({SERVICE_NAME: name}))
     provider.add_span_processor(BatchSpanProcessor(_exporter(env, exporter)))
     trace.set_tracer_provider(provider)
     log.info("tracing to %s as service %s", exporter, name)
@@ -39,3 +40,23 @@ def _exporter(env: Mapping[str, str], exporter: str) -> SpanExporter:
         endpoint = base.rstrip("/") + "/v1/traces"
     # Headers, certificates and timeouts: the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
     return OTLPSpanExporter(endpoint=endpoint)
+
+
+class EvictionNoise(logging.Filter):
+    """Drops OpenTelemetry's "Failed to detach context" when a cached workflow is evicted (worker shutdown).
+
+    The SDK closes an evicted workflow's coroutine, and the plugin's workflow span then detaches its context
+    from another one: harmless (the span was not ended, so nothing is exported), but logged with a traceback
+    per cached workflow. Only that case is dropped: the error's context is the coroutine's ``GeneratorExit``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (error is not None and isinstance(error.__context__, GeneratorExit))
+
+
+def quiet_evictions() -> None:
+    """Install :class:`EvictionNoise` on OpenTelemetry's context logger (once)."""
+    context_log = logging.getLogger("opentelemetry.context")
+    if not any(isinstance(f, EvictionNoise) for f in context_log.filters):
+        context_log.addFilter(EvictionNoise())

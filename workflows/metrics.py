@@ -2,8 +2,8 @@
 
 Every metric goes through the SDK runtime's meter (``workflow.metric_meter()``, ``activity.metric_meter()``,
 ``Runtime.metric_meter``), so it is exported wherever the runtime's Prometheus or OpenTelemetry export goes,
-with the runtime's prefix (``temporal_`` by default, e.g. ``temporal_remote_oauth_grants``). Labels are
-chosen from short fixed sets (a grant kind, an error type, a state, an HTTP status): never a token, code,
+under these names (the SDK's ``temporal_`` prefix is for its own metrics); durations in milliseconds unless
+the export says seconds. Labels are chosen from short fixed sets (a grant kind, an error type, a state, an HTTP status): never a token, code,
 secret or company reference. Workflow code (deterministic): the workflow meter records nothing on replay.
 """
 

@@ -12,7 +12,6 @@ from workflows.metrics import GATEWAY_LATENCY, GRANTS, RATE_LIMIT_WAIT, RATE_LIM
 from workflows.types.activity import ClientCredentialsInput, RefreshInput
 from workflows.types.errors import ErrorType
 
-
 ACTIVITY_LABELS = {
     "activity_type": "unknown",
     "namespace": "default",
