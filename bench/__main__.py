@@ -10,7 +10,8 @@ import platform
 import sys
 from dataclasses import dataclass
 
-from bench import actions, scenarios, token_reads
+from bench import scenarios, token_reads
+from bench.cost.scenario import action_figures
 from bench.figures import Figure, header, row
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
 from worker.shutdown import exit_process
@@ -84,7 +85,7 @@ async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> lis
                 show(await scenarios.token_use(stack, sizes.samples * 5))
                 show(await token_reads.token_reads(stack, sizes.samples))
             # Its own dev server: the action counter is per namespace, and (1)-(6) leave companies running.
-            show(await actions.action_figures(sizes.action_cycles, onboardings=max(2, sizes.action_cycles)))
+            show(await action_figures(sizes.action_cycles, onboardings=max(2, sizes.action_cycles)))
         if scale:
             from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
 
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.actions:
         print(header(f"remote-oauth bench, billable actions: {machine()}"), flush=True)
         cycles = sizes.action_cycles
-        for fig in asyncio.run(actions.action_figures(cycles, onboardings=max(2, cycles))):
+        for fig in asyncio.run(action_figures(cycles, onboardings=max(2, cycles))):
             print(row(fig), flush=True)
         return 0
     if args.rate:

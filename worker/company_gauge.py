@@ -17,8 +17,8 @@ from temporalio.common import MetricGauge, MetricMeter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
-from workflows.metrics import COMPANIES
 from workflows.types.company import Phase
+from workflows.types.metrics import COMPANIES
 
 __all__ = ["COMPANY_WORKFLOW", "PUBLISHED_STATES", "CompanyGauge", "keep_company_gauge"]
 

@@ -7,7 +7,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from bench.actions import ActionMeter, Cost, month_cycles
+from bench.cost.meter import ActionMeter, Cost, month_cycles
 from workflows.schedule import RefreshTiming
 
 METRICS = """# HELP action action

@@ -29,8 +29,8 @@ from tests.support.temporal import TEST_KEYS
 from worker import temporal, tracing, tracing_setup
 from worker.company_gauge import PUBLISHED_STATES, CompanyGauge
 from workflows.io.codec import Keyring, data_converter
-from workflows.metrics import COMPANIES, GATEWAY_LATENCY, GRANTS, REFRESH_LEAD_TIME
 from workflows.types.company import Phase
+from workflows.types.metrics import COMPANIES, GATEWAY_LATENCY, GRANTS, REFRESH_LEAD_TIME
 
 EXPORTER = InMemorySpanExporter()
 

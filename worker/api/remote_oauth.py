@@ -22,7 +22,6 @@ from worker.api.magic_links import MagicLinks
 from worker.api.partner import PartnerTokens
 from worker.api.token_cache import TokenCache
 from workflows.assertion_tokens import AssertionTokenSettings
-from workflows.io import tracing
 from workflows.io.connect_session import ConnectLinks
 from workflows.types.company import (
     Callback,
@@ -160,9 +159,7 @@ class RemoteOAuth:
         cached = self._fresh(company_ref, min_ttl)
         if cached is not None:
             return cached
-        # A span only past the cache: the parent of the query and update spans, when tracing is on.
-        with tracing.span("remote_oauth.token", {"remote_oauth.company_ref": company_ref}):
-            return await self._companies.token(company_ref, min_ttl=min_ttl)
+        return await self._companies.token(company_ref, min_ttl=min_ttl)
 
     async def token_after_rejection(self, company_ref: str, rejected: TokenGrant) -> TokenGrant:
         """A new token after a Remote API answered 401 to ``rejected`` (one refresh fleet-wide).

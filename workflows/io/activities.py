@@ -23,7 +23,7 @@ from generated_client.remote_magic_link_api.api.magic_link import create_magic_l
 from generated_client.remote_magic_link_api.models.magic_link_response import MagicLinkResponse
 from generated_client.remote_oauth_api.api.o_auth import authorize
 from generated_client.remote_oauth_api.models.authorize_response_type import AuthorizeResponseType
-from workflows.io import metrics, notify, tracing
+from workflows.io import notify
 from workflows.io.connect_session import KEYGEN_HINT, ConnectLinks
 from workflows.io.gateway import classify, heartbeat, transport
 from workflows.io.gateway.magic_link_params import magic_link_params
@@ -35,6 +35,7 @@ from workflows.io.gateway.token_endpoint import (
 )
 from workflows.io.settings import Settings
 from workflows.io.signing import AssertionSigner
+from workflows.io.telemetry import gateway as telemetry
 from workflows.types.activity import (
     AssertionInput,
     ClientCredentialsInput,
@@ -149,11 +150,11 @@ class TokenActivities:
         *,
         keep_refresh: str | None = None,
     ) -> TokenGrant:
-        kind = metrics.grant_kind(grant_type.value)
+        kind = telemetry.grant_kind(grant_type.value)
         try:
             request = token_request(self._settings, grant_type, what, fields, keep_refresh=keep_refresh)
             issued_at = self._clock()
-            raw = await self._send(request.kwargs, request.headers, what, request.redact, operation=kind)
+            raw = await self._send(request.kwargs, request.headers, what, request.redact, kind)
             grant = read_grant(
                 request,
                 raw,
@@ -162,11 +163,9 @@ class TokenActivities:
                 default_lifetime=self._settings.default_token_lifetime,
             )
         except ApplicationError as err:
-            metrics.grant(kind, err.type or "unknown")
-            if err.type == ErrorType.RATE_LIMITED:
-                metrics.rate_limited(kind, err.next_retry_delay)
+            telemetry.grant_failed(kind, err)
             raise
-        metrics.grant(kind, "ok")
+        telemetry.grant(kind, "ok")
         if grant.expires_in_defaulted:
             log.warning(
                 "%s: the response has no expires_in; assuming REMOTE_DEFAULT_TOKEN_LIFETIME (%d s)",
@@ -185,7 +184,7 @@ class TokenActivities:
         request_kwargs = create_magic_link._get_kwargs(body=params)  # spec-built request; parsed below
         headers = {"Authorization": f"Bearer {request.access_token}"}
         redact = Redactor([request.access_token])
-        raw = await self._send(request_kwargs, headers, what, redact, operation="magic_link")
+        raw = await self._send(request_kwargs, headers, what, redact, "magic_link")
         if not 200 <= raw.status <= 299:
             raise classify.api_failure(
                 raw.status,
@@ -271,23 +270,14 @@ class TokenActivities:
         headers: dict[str, str],
         what: str,
         redact: Redactor,
-        *,
         operation: str,
     ) -> transport.RawResponse:
-        method, path = str(request_kwargs["method"]).upper(), str(request_kwargs["url"])
-        # The path is the spec's (no query string: every parameter travels in the body or a header).
-        attributes = {"http.request.method": method, "url.path": path, "remote_oauth.operation": operation}
         try:
-            with (
-                tracing.span(f"{method} {path}", attributes, client=True) as span,
-                metrics.gateway_call(operation) as call,
-                heartbeat.while_slow(),
-            ):
+            with telemetry.request(request_kwargs, operation) as call, heartbeat.while_slow():
                 raw = await transport.send(
                     self._http, request_kwargs, deadline=self._settings.http_timeout, extra_headers=headers
                 )
-                call.status = str(raw.status)
-                tracing.set_attribute(span, "http.response.status_code", raw.status)
+                call.answered(raw.status)
         except (httpx.RequestError, TimeoutError) as err:
             # from None: the chained httpx error carries the request, whose headers hold credentials.
             raise classify.transport_failure(err, what, redact) from None

@@ -7,10 +7,10 @@ import pytest
 
 from tests.support.metrics import Recorder
 from tests.support.scripted_gateway import fails, ok, run
-from workflows.io import metrics as io_metrics
-from workflows.metrics import GATEWAY_LATENCY, GRANTS, RATE_LIMIT_WAIT, RATE_LIMIT_WAITS
+from workflows.io.telemetry import gateway as telemetry
 from workflows.types.activity import ClientCredentialsInput, RefreshInput
 from workflows.types.errors import ErrorType
+from workflows.types.metrics import GATEWAY_LATENCY, GRANTS, RATE_LIMIT_WAIT, RATE_LIMIT_WAITS
 
 ACTIVITY_LABELS = {
     "activity_type": "unknown",
@@ -72,12 +72,13 @@ async def test_a_failed_transport_is_timed_with_status_error(recorder: Recorder)
 
 def test_the_jwt_bearer_grant_type_is_a_short_label() -> None:
     """The URN would be an unwieldy label; the other grant types are their own names."""
-    assert io_metrics.grant_kind("urn:ietf:params:oauth:grant-type:jwt-bearer") == "jwt_bearer"
-    assert io_metrics.grant_kind("refresh_token") == "refresh_token"
+    assert telemetry.grant_kind("urn:ietf:params:oauth:grant-type:jwt-bearer") == "jwt_bearer"
+    assert telemetry.grant_kind("refresh_token") == "refresh_token"
 
 
 def test_outside_an_activity_nothing_is_recorded() -> None:
     """Plain unit tests call the helpers without an activity context: a no-op, not an error."""
-    io_metrics.grant("refresh_token", "ok")
-    with io_metrics.gateway_call("refresh_token") as call:
-        call.status = "200"
+    telemetry.grant("refresh_token", "ok")
+    with telemetry.request({"method": "post", "url": "/oauth2/token"}, "refresh_token") as call:
+        call.answered(200)
+    assert call.status == "200"

@@ -1,17 +1,13 @@
-"""The names of our metrics, and the one that workflow code records: how long before expiry a token was renewed.
+"""The names of our metrics (recorded by ``workflows.kept_token`` and ``workflows.io.telemetry``).
 
 Every metric goes through the SDK runtime's meter (``workflow.metric_meter()``, ``activity.metric_meter()``,
 ``Runtime.metric_meter``), so it is exported wherever the runtime's Prometheus or OpenTelemetry export goes,
 under these names (the SDK's ``temporal_`` prefix is for its own metrics); durations in milliseconds unless
-the export says seconds. Labels are chosen from short fixed sets (a grant kind, an error type, a state, an HTTP status): never a token, code,
-secret or company reference. Workflow code (deterministic): the workflow meter records nothing on replay.
+the export says seconds. Labels are chosen from short fixed sets (a grant kind, an error type, a state, an
+HTTP status): never a token, code, secret or company reference.
 """
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
-
-from temporalio import workflow
 
 COMPANIES = "remote_oauth_companies"
 """Gauge: running company workflows by ``state`` (the RemoteOAuthState search attribute), from visibility."""
@@ -29,15 +25,6 @@ RATE_LIMIT_WAIT = "remote_oauth_rate_limit_wait"
 
 NAMES = (COMPANIES, GRANTS, GATEWAY_LATENCY, REFRESH_LEAD_TIME, RATE_LIMIT_WAITS, RATE_LIMIT_WAIT)
 
-
-def record_refresh_lead_time(expired_at: datetime, renewed_at: datetime, *, policy: str) -> None:
-    """A renewal of a token expiring at ``expired_at`` at ``renewed_at`` (0 when it had already expired)."""
-    lead = max(expired_at - renewed_at, timedelta(0))
-    workflow.metric_meter().create_histogram_timedelta(
-        REFRESH_LEAD_TIME, "How long before expiry a company's token was renewed"
-    ).record(lead, {"policy": policy})
-
-
 __all__ = [
     "COMPANIES",
     "GATEWAY_LATENCY",
@@ -46,5 +33,4 @@ __all__ = [
     "RATE_LIMIT_WAIT",
     "RATE_LIMIT_WAITS",
     "REFRESH_LEAD_TIME",
-    "record_refresh_lead_time",
 ]

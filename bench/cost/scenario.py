@@ -1,10 +1,8 @@
 """(7) Cost per company: billable Temporal actions per onboarding, refresh cycle and keep-alive day.
 
-Counted from the dev server's own ``action`` counter (the metric Temporal meters actions with, by
-``action_type``), read from its Prometheus endpoint before and after each event, on a dev server of its own
-so nothing else runs in the namespace. Each figure is the actions counted against the events that caused
-them (ratio: actions per event) with a breakdown by action type, so a missed target names what drives it.
-The company-month projections take Remote's one-hour tokens and the default settings: a proactive refresh
+Counted by ``bench.cost.meter`` before and after each event, on a dev server of its own so nothing else
+runs in the namespace. Each figure is the actions counted against the events that caused them (ratio:
+actions per event), with a breakdown by action type. The company-month projections take Remote's one-hour tokens and the default settings: a proactive refresh
 every ``3600 s - window - mean jitter``, an on-demand keep-alive a day, a continue-as-new every
 ``cycles_per_run`` cycles.
 """
@@ -13,96 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from bench.cost.meter import FLUSH_SECONDS, MONTH, ActionMeter, Cost, month_cycles
 from bench.figures import Figure
 from bench.stack import Stack, dev_server, running_stack, unlimited_sandbox
 from workflows.io.codec import Keyring, generate_key
-from workflows.schedule import RefreshTiming, refresh_window
+from workflows.schedule import RefreshTiming
 from workflows.types.company import CompanySettings, RefreshPolicy
 
-__all__ = ["ActionMeter", "Cost", "action_figures", "month_cycles"]
+__all__ = ["action_figures"]
 
-MONTH = timedelta(days=30)
-REMOTE_TOKEN = timedelta(hours=1)
 TARGETS = {"onboarding": 10.0, "cycle": 3.0, "keepalive": 3.0}
-FLUSH_SECONDS = 1.2
-"""The dev server publishes its counters a moment after the event (about 0.5 s here): read after this."""
 SHORT_TTL = 8
 """Token lifetime while counting proactive cycles: a refresh every 4 s (half the lifetime, no jitter)."""
 KEEPALIVE_SECONDS = 4.0
-_ACTION = re.compile(r"^action\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
-
-
-class ActionMeter:
-    """The dev server's ``action`` counter for one namespace, by action type."""
-
-    def __init__(self, http: httpx.AsyncClient, namespace: str) -> None:
-        self._http = http
-        self._namespace = namespace
-
-    async def read(self) -> Counter[str]:
-        """The counter as the server publishes it now."""
-        counts: Counter[str] = Counter()
-        for line in (await self._http.get("/metrics")).text.splitlines():
-            match = _ACTION.match(line)
-            if match is None:
-                continue
-            labels = dict(_LABEL.findall(match["labels"]))
-            if labels.get("namespace") == self._namespace:
-                counts[labels.get("action_type", "?")] += int(float(match["value"]))
-        return counts
-
-    async def settled(self, quiet: float = FLUSH_SECONDS, limit: float = 15.0) -> Counter[str]:
-        """The counter once it has not changed for ``quiet`` seconds (nothing left in flight)."""
-        deadline = time.monotonic() + limit
-        last, since = await self.read(), time.monotonic()
-        while time.monotonic() - since < quiet and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-            now = await self.read()
-            if now != last:
-                last, since = now, time.monotonic()
-        return last
-
-
-@dataclass(frozen=True)
-class Cost:
-    """Actions counted while ``events`` events happened."""
-
-    actions: Counter[str]
-    events: int
-
-    @property
-    def total(self) -> int:
-        return sum(self.actions.values())
-
-    @property
-    def per_event(self) -> float:
-        return self.total / self.events
-
-    def drivers(self) -> str:
-        """Per event, by action type, largest first: what to change to lower the figure."""
-        parts = [
-            f"{kind.removeprefix('command_')} {n / self.events:.2g}" for kind, n in self.actions.most_common()
-        ]
-        return ", ".join(parts) or "none"
-
-
-def month_cycles(timing: RefreshTiming) -> float:
-    """Proactive refreshes of one company in a 30-day month of one-hour tokens (mean jitter)."""
-    window = refresh_window(REMOTE_TOKEN, timing)
-    jitter = min(timedelta(seconds=timing.max_jitter_seconds / 2), window / 4)
-    return MONTH / (REMOTE_TOKEN - window - jitter)
 
 
 def _free_port() -> int:
