@@ -23,9 +23,8 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import create_tracer_provider
 from temporalio.testing import WorkflowEnvironment
 
-from tests.support.metrics import Recorder
 from tests.support.stack import CLIENT_SECRET, CONNECT_KEY, TTL, Stack, make_stack
-from tests.support.temporal import TEST_KEYS
+from tests.support.temporal import TEST_KEYS, Recorder
 from worker import temporal, tracing, tracing_setup
 from worker.company_gauge import PUBLISHED_STATES, CompanyGauge
 from workflows.io.codec import Keyring, data_converter

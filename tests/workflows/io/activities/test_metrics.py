@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.metrics import Recorder
 from tests.support.scripted_gateway import fails, ok, run
+from tests.support.temporal import Recorder
 from workflows.io.telemetry import gateway as telemetry
 from workflows.types.activity import ClientCredentialsInput, RefreshInput
 from workflows.types.errors import ErrorType
