@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from bench import scenarios, token_reads
+from bench.cost.scenario import action_figures
 from bench.figures import Figure, header, row
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
 from worker.shutdown import exit_process
@@ -31,14 +32,23 @@ class Sizes:
     companies: int
     company_ttl: int
     scale_seconds: float
+    action_cycles: int
+    """Scenario (7): refresh cycles and keep-alives counted (a few seconds each), and as many onboardings."""
 
     @staticmethod
     def pick(quick: bool) -> Sizes:
         """Quick: under a minute. Full: the sizes docs/benchmarks.md reports."""
         if quick:
-            return Sizes(samples=15, concurrent=10, companies=200, company_ttl=12, scale_seconds=12.0)
+            return Sizes(
+                samples=15, concurrent=10, companies=200, company_ttl=12, scale_seconds=12.0, action_cycles=1
+            )
         return Sizes(
-            samples=200, concurrent=100, companies=10_000, company_ttl=ttl_for(10_000), scale_seconds=600.0
+            samples=200,
+            concurrent=100,
+            companies=10_000,
+            company_ttl=ttl_for(10_000),
+            scale_seconds=600.0,
+            action_cycles=5,
         )
 
 
@@ -56,7 +66,8 @@ def machine() -> str:
 
 
 async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> list[Figure]:
-    """Scenarios (1)-(6) on one dev server, each row printed as soon as it is measured; (5) last."""
+    """Scenarios (1)-(6) on one dev server, (7) on one of its own, each row printed as soon as it is measured;
+    (5) last."""
     figures: list[Figure] = []
 
     def show(measured: list[Figure]) -> None:
@@ -73,6 +84,8 @@ async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> lis
                 show(await scenarios.throughput(stack, sizes.concurrent))
                 show(await scenarios.token_use(stack, sizes.samples * 5))
                 show(await token_reads.token_reads(stack, sizes.samples))
+            # Its own dev server: the action counter is per namespace, and (1)-(6) leave companies running.
+            show(await action_figures(sizes.action_cycles, onboardings=max(2, sizes.action_cycles)))
         if scale:
             from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
 
@@ -86,6 +99,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-scale", action="store_true", help="skip scenario (5)")
     parser.add_argument("--scale-only", action="store_true", help="only scenario (5)")
     parser.add_argument("--companies", type=int, help="scenario (5): companies alive at once")
+    parser.add_argument("--actions", action="store_true", help="only scenario (7): billable actions")
     parser.add_argument("--rate", action="store_true", help="fleet rate limit: two workers, one budget")
     parser.add_argument("--chaos", action="store_true", help="worker crash and a token-endpoint outage")
     return parser.parse_args(argv)
@@ -97,8 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     sizes = Sizes.pick(args.quick)
     if args.companies is not None:
         sizes = Sizes(
-            sizes.samples, sizes.concurrent, args.companies, ttl_for(args.companies), sizes.scale_seconds
+            sizes.samples,
+            sizes.concurrent,
+            args.companies,
+            ttl_for(args.companies),
+            sizes.scale_seconds,
+            sizes.action_cycles,
         )
+    if args.actions:
+        print(header(f"remote-oauth bench, billable actions: {machine()}"), flush=True)
+        cycles = sizes.action_cycles
+        for fig in asyncio.run(action_figures(cycles, onboardings=max(2, cycles))):
+            print(row(fig), flush=True)
+        return 0
     if args.rate:
         from bench.rate import run_rate  # noqa: PLC0415
 

@@ -57,15 +57,21 @@ UNLIMITED = 10**9
 
 @contextlib.asynccontextmanager
 async def dev_server(
-    keyring: Keyring, *, binary: str | None = None, log_level: str = "warn"
+    keyring: Keyring,
+    *,
+    binary: str | None = None,
+    log_level: str = "warn",
+    metrics_port: int | None = None,
 ) -> AsyncIterator[WorkflowEnvironment]:
-    """The bundled dev server (real clock, visibility) with our search attributes and the codec."""
+    """The bundled dev server (real clock, visibility) with our search attributes and the codec; its own
+    Prometheus metrics (the billable ``action`` counter among them) on ``metrics_port`` when given."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary or temporal_binary(),
         ui=False,
         dev_server_log_level=log_level,
         search_attributes=SEARCH_ATTRIBUTES,
         data_converter=data_converter(keyring),
+        dev_server_extra_args=["--metrics-port", str(metrics_port)] if metrics_port is not None else [],
     )
     try:
         yield env

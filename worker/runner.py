@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from worker.company_gauge import CompanyGauge, keep_company_gauge
 from workflows.assertion_tokens import AssertionTokenWorkflow
 from workflows.company import CompanyConsentWorkflow
 from workflows.io.activities import TokenActivities
@@ -75,6 +76,8 @@ class WorkerOptions:
     max_cached_workflows: int | None = None
     """None: the SDK default. 0 turns sticky execution off, so a replacement worker gets every task at once
     (tests that swap workers on the time-skipping server, which does not reroute a dead worker's tasks)."""
+    company_gauge_seconds: float = 60.0
+    """How often ``serve`` counts companies by state for the gauge (``worker.company_gauge``); 0: never."""
 
 
 def gateway_activities(acts: TokenActivities) -> list[Callable[..., Any]]:
@@ -147,7 +150,11 @@ async def serve(client: Client, settings: Settings, opts: WorkerOptions) -> None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with running_workers(client, settings, opts):
+    async with running_workers(client, settings, opts), contextlib.AsyncExitStack() as background:
+        if opts.company_gauge_seconds > 0:
+            gauge = CompanyGauge(client, opts.task_queue)
+            task = asyncio.create_task(keep_company_gauge(gauge, opts.company_gauge_seconds))
+            background.callback(task.cancel)
         log.info("worker polling %s (gateway calls on %s)", opts.task_queue, opts.token_task_queue)
         await stop.wait()
         log.info("shutting down")

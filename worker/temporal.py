@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from worker import tracing
 from workflows.io.codec import GENERATE_HINT, Keyring, data_converter
 from workflows.types.errors import ConfigurationError, TemporalUnavailableError
 
@@ -33,7 +35,8 @@ async def connect(
 
     Connection settings come only from envconfig, so Temporal Cloud works unchanged: TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and the TOML config file
-    (TEMPORAL_CONFIG_FILE). ``env`` replaces the process environment (tests pass a dict).
+    (TEMPORAL_CONFIG_FILE). ``env`` replaces the process environment (tests pass a dict). Its ``OTEL_*``
+    variables may turn tracing on (``worker.tracing``).
 
     Args:
         keyring: Codec keys; None only for tools that must not read payloads (``require_codec=False``).
@@ -45,7 +48,8 @@ async def connect(
         lazy: Connect on first use instead of now (a web app may start before Temporal is up).
 
     Raises:
-        ConfigurationError: no keyring while one is required, or an unreadable envconfig file.
+        ConfigurationError: no keyring while one is required, an unreadable envconfig file, or tracing
+            asked for without the ``otel`` extra.
         TemporalUnavailableError: nothing answers at the address (never when ``lazy``).
     """
     if keyring is None and require_codec:
@@ -61,9 +65,11 @@ async def connect(
         # The bridge reports a malformed TOML file or an unknown profile as a bare RuntimeError.
         raise ConfigurationError(f"Temporal connection settings (envconfig): {err}") from None
     config.setdefault("target_host", DEFAULT_TARGET)
+    plugins = tracing.plugins(os.environ if env is None else env)
     try:
         return await Client.connect(
             **config,
+            plugins=plugins,
             data_converter=data_converter(keyring) if keyring is not None else DataConverter.default,
             runtime=runtime,
             identity=identity,

@@ -12,7 +12,7 @@ from temporalio import workflow
 
 from workflows.company_effects import CompanyEffects
 from workflows.company_state import CompanyState
-from workflows.kept_token import SingleFlight
+from workflows.kept_token import SingleFlight, record_lead_time
 from workflows.types.company import (
     Callback,
     CallbackResult,
@@ -123,6 +123,7 @@ class CompanyTransitions(CompanyState):
             await self._on_failure(grant, refreshing=True)
             return
         self._take(grant, requested_at, refreshed=True)
+        record_lead_time(token.expires_at, requested_at, policy=self._settings.refresh_policy)
         self._flight.land()
 
     async def _on_failure(self, failure: Failure, *, refreshing: bool) -> None:

@@ -27,6 +27,7 @@ from workflows.types.kept_token import (
     answers,
     reanchor,
 )
+from workflows.types.metrics import REFRESH_LEAD_TIME
 from workflows.types.tokens import TokenGrant
 
 M = TypeVar("M", bound=KeptTokenMemory)
@@ -196,10 +197,22 @@ async def wait_for_wake(wake: datetime | None, timing: RefreshTiming, changed: C
     return False
 
 
+def record_lead_time(expired_at: datetime, renewed_at: datetime, *, policy: str) -> None:
+    """Report a renewal of a token expiring at ``expired_at`` made at ``renewed_at`` (0 once expired), through
+    the workflow's meter, which records nothing on replay."""
+    lead = max(expired_at - renewed_at, timedelta(0))
+    meter = workflow.metric_meter()
+    histogram = meter.create_histogram_timedelta(
+        REFRESH_LEAD_TIME, "How long before expiry a token was renewed"
+    )
+    histogram.record(lead, {"policy": policy})
+
+
 __all__ = [
     "KeptToken",
     "RetrySettings",
     "SingleFlight",
     "continue_as_new_due",
+    "record_lead_time",
     "wait_for_wake",
 ]

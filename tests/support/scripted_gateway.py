@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from temporalio.common import MetricMeter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -78,8 +79,10 @@ async def run(
     attempt: int = 1,
     gateway: Gateway | None = None,
     beats: list[tuple[object, ...]] | None = None,
+    meter: MetricMeter | None = None,
 ) -> tuple[Any, Gateway]:
-    """Run one activity method in an ActivityEnvironment against a scripted gateway (heartbeats to ``beats``)."""
+    """Run one activity method in an ActivityEnvironment against a scripted gateway (heartbeats to ``beats``,
+    metrics to ``meter``)."""
     gateway = gateway or Gateway(*responses)
     settings = Settings.from_env(ENV if env is None else env)
     async with httpx.AsyncClient(
@@ -88,6 +91,8 @@ async def run(
         acts = TokenActivities(settings, http, clock=lambda: NOW)
         activity_env = ActivityEnvironment()
         activity_env.info = dataclasses.replace(activity_env.info, attempt=attempt)
+        if meter is not None:
+            activity_env.metric_meter = meter
         if beats is not None:
             activity_env.on_heartbeat = lambda *details: beats.append(details)
         result = await activity_env.run(getattr(acts, method), arg)

@@ -22,6 +22,7 @@ from worker.api.rpc import not_ready, rpc_error
 from workflows.company import CompanyConsentWorkflow
 from workflows.company_effects import COMPANY_ID_KEY, STATE_KEY
 from workflows.io.connect_session import ConnectLinks
+from workflows.io.telemetry import spans
 from workflows.types.company import (
     WORKFLOW_ID_PREFIX,
     Callback,
@@ -223,7 +224,9 @@ class CompanyTokens:
     async def token(self, company_ref: str, *, min_ttl: float) -> TokenGrant:
         # Keyed by the ref itself (other kinds by tuples): the facade's hit path looks it up as is.
         source = functools.partial(self._kept, company_ref)
-        return await self._tokens.token(company_ref, min_ttl, source, group=company_ref)
+        # Past the facade's cache hit only: the parent of the query and update spans when tracing is on.
+        with spans.span("remote_oauth.token", {"remote_oauth.company_ref": company_ref}):
+            return await self._tokens.token(company_ref, min_ttl, source, group=company_ref)
 
     async def after_rejection(self, company_ref: str, rejected: TokenGrant) -> TokenGrant:
         source = functools.partial(self._kept, company_ref)

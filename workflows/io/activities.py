@@ -35,6 +35,7 @@ from workflows.io.gateway.token_endpoint import (
 )
 from workflows.io.settings import Settings
 from workflows.io.signing import AssertionSigner
+from workflows.io.telemetry import gateway as telemetry
 from workflows.types.activity import (
     AssertionInput,
     ClientCredentialsInput,
@@ -149,16 +150,22 @@ class TokenActivities:
         *,
         keep_refresh: str | None = None,
     ) -> TokenGrant:
-        request = token_request(self._settings, grant_type, what, fields, keep_refresh=keep_refresh)
-        issued_at = self._clock()
-        raw = await self._send(request.kwargs, request.headers, what, request.redact)
-        grant = read_grant(
-            request,
-            raw,
-            issued_at=issued_at,
-            clock=self._clock,
-            default_lifetime=self._settings.default_token_lifetime,
-        )
+        kind = telemetry.grant_kind(grant_type.value)
+        try:
+            request = token_request(self._settings, grant_type, what, fields, keep_refresh=keep_refresh)
+            issued_at = self._clock()
+            raw = await self._send(request.kwargs, request.headers, what, request.redact, kind)
+            grant = read_grant(
+                request,
+                raw,
+                issued_at=issued_at,
+                clock=self._clock,
+                default_lifetime=self._settings.default_token_lifetime,
+            )
+        except ApplicationError as err:
+            telemetry.grant_failed(kind, err)
+            raise
+        telemetry.grant(kind, "ok")
         if grant.expires_in_defaulted:
             log.warning(
                 "%s: the response has no expires_in; assuming REMOTE_DEFAULT_TOKEN_LIFETIME (%d s)",
@@ -177,7 +184,7 @@ class TokenActivities:
         request_kwargs = create_magic_link._get_kwargs(body=params)  # spec-built request; parsed below
         headers = {"Authorization": f"Bearer {request.access_token}"}
         redact = Redactor([request.access_token])
-        raw = await self._send(request_kwargs, headers, what, redact)
+        raw = await self._send(request_kwargs, headers, what, redact, "magic_link")
         if not 200 <= raw.status <= 299:
             raise classify.api_failure(
                 raw.status,
@@ -258,13 +265,19 @@ class TokenActivities:
         return NotifyResult(delivered=delivered)
 
     async def _send(
-        self, request_kwargs: dict[str, Any], headers: dict[str, str], what: str, redact: Redactor
+        self,
+        request_kwargs: dict[str, Any],
+        headers: dict[str, str],
+        what: str,
+        redact: Redactor,
+        operation: str,
     ) -> transport.RawResponse:
         try:
-            with heartbeat.while_slow():
+            with telemetry.request(request_kwargs, operation) as call, heartbeat.while_slow():
                 raw = await transport.send(
                     self._http, request_kwargs, deadline=self._settings.http_timeout, extra_headers=headers
                 )
+                call.answered(raw.status)
         except (httpx.RequestError, TimeoutError) as err:
             # from None: the chained httpx error carries the request, whose headers hold credentials.
             raise classify.transport_failure(err, what, redact) from None

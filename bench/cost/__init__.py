@@ -1,0 +1,1 @@
+"""(7) Cost per company in billable Temporal actions: the counter (``meter``) and the scenario."""
