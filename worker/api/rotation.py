@@ -163,7 +163,7 @@ class KeyRotation:
                 wf,
                 wf.run_id,
                 older,
-                "did not continue as new in time: is a worker running? (it does once a worker takes the signal)",
+                "did not continue as new in time (is a worker running?): run rotate-keys again",
             )
         except WorkflowFailureError:
             return None  # ended: nothing left to replay

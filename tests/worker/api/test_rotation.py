@@ -1,0 +1,74 @@
+"""``KeyRotation`` and the key ids it reads: found anywhere in an event, never decrypted, and a rotation that
+cannot finish says why."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.api.common.v1 import Header, Payload, Payloads
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.testing import WorkflowEnvironment
+
+from tests.support.stack import make_stack
+from worker.api import KeyHolder, KeyRotation, RemoteOAuth, TokenCache
+from worker.runner import running_workers
+from worker.temporal import with_converter
+from workflows.io.codec import ENCODING, KEY_ID_METADATA, Keyring, data_converter
+from workflows.io.key_ids import key_ids
+from workflows.types.partner import partner_key, partner_workflow_id
+
+OLD = "2026-05:Xb6sfxafdYzyfowlIYuiRwC6WWcQxHqIY8o7bXUPxrw="
+NEW = "2026-11:iUNZFiySnPozEypd5m4KCSBP35YWWWPtCUIjoUGF/Ho="
+
+
+def _sealed(kid: str) -> Payload:
+    return Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: kid.encode()}, data=b"\0" * 40)
+
+
+def test_key_ids_are_found_at_any_depth() -> None:
+    """Inputs, header maps and a failure's cause's encoded attributes all count; plain payloads name none."""
+    started = HistoryEvent()
+    attributes = started.workflow_execution_started_event_attributes
+    attributes.input.CopyFrom(
+        Payloads(payloads=[_sealed("a"), Payload(metadata={"encoding": b"json/plain"})])
+    )
+    attributes.header.CopyFrom(Header(fields={"trace": _sealed("b")}))
+    failed = HistoryEvent()
+    failure = failed.workflow_execution_failed_event_attributes.failure
+    failure.CopyFrom(Failure(message="Encoded failure", cause=Failure(encoded_attributes=_sealed("c"))))
+    assert key_ids([started, failed]) == {"a", "b", "c"}
+    assert key_ids([HistoryEvent()]) == frozenset()
+
+
+async def test_a_worker_without_the_new_key_is_named(
+    dev_server_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Carried forward by a worker that lists the new key after the old (so still encrypts with the old one):
+    reported, and done once the new key comes first."""
+    async with make_stack(dev_server_env, task_queue, start_workers=False, max_cached_workflows=0) as stack:
+        old_client = with_converter(stack.client, data_converter(Keyring.parse(f"{OLD},{NEW}")))
+        both = Keyring.parse(f"{NEW},{OLD}")
+        both_client = with_converter(stack.client, data_converter(both))
+        rotation = KeyRotation(both_client, both, task_queue=task_queue)
+        oauth = RemoteOAuth(
+            old_client, task_queue=task_queue, client_id=stack.settings.client_id, token_cache=TokenCache(0)
+        )
+        workflow_id = partner_workflow_id(partner_key(stack.settings.client_id or "", None))
+        async with running_workers(old_client, stack.settings, stack.worker_options):
+            await oauth.partner_token()
+            stale = await rotation.rotate(wait=timedelta(seconds=30))
+        (holder,) = stale.holders
+        assert holder == KeyHolder(
+            workflow_id=workflow_id,
+            workflow_type="PartnerToken",
+            run_id=holder.run_id,
+            key_ids=("2026-05",),
+            reason="carried forward, but its worker encrypts with 2026-05: give every worker 2026-11 first, "
+            "then run rotate-keys again",
+        )
+        assert (stale.running, stale.done, stale.carried) == (1, 0, 0)
+        async with running_workers(both_client, stack.settings, stack.worker_options):
+            finished = await rotation.rotate(wait=timedelta(seconds=30))
+        assert (finished.running, finished.done, finished.carried, finished.holders) == (1, 1, 1, ())
+        assert await rotation.older_key_ids(workflow_id) == ()
