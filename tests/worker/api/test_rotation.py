@@ -54,9 +54,11 @@ async def test_a_worker_without_the_new_key_is_named(
         oauth = RemoteOAuth(
             old_client, task_queue=task_queue, client_id=stack.settings.client_id, token_cache=TokenCache(0)
         )
-        workflow_id = partner_workflow_id(partner_key(stack.settings.client_id or "", None))
+        # Its own scope: its workflow id is no other test's (a running one would be joined).
+        scope = "rotation:stale_worker"
+        workflow_id = partner_workflow_id(partner_key(stack.settings.client_id or "", scope))
         async with running_workers(old_client, stack.settings, stack.worker_options):
-            await oauth.partner_token()
+            await oauth.partner_token(scope)
             stale = await rotation.rotate(wait=timedelta(seconds=30))
         (holder,) = stale.holders
         assert holder == KeyHolder(
@@ -70,5 +72,6 @@ async def test_a_worker_without_the_new_key_is_named(
         assert (stale.running, stale.done, stale.carried) == (1, 0, 0)
         async with running_workers(both_client, stack.settings, stack.worker_options):
             finished = await rotation.rotate(wait=timedelta(seconds=30))
+            assert await rotation.older_key_ids(workflow_id) == ()
+            await oauth.partner_stop(scope)
         assert (finished.running, finished.done, finished.carried, finished.holders) == (1, 1, 1, ())
-        assert await rotation.older_key_ids(workflow_id) == ()

@@ -26,6 +26,8 @@ from workflows.types.company import Phase
 OLD = "2026-05:Xb6sfxafdYzyfowlIYuiRwC6WWcQxHqIY8o7bXUPxrw="
 NEW = "2026-11:iUNZFiySnPozEypd5m4KCSBP35YWWWPtCUIjoUGF/Ho="
 BOTH = f"{NEW},{OLD}"
+SCOPE = "rotation:end_to_end"
+"""The partner token's own scope: its workflow id is no other test's (a running one would be joined)."""
 
 
 def _client(stack: Stack, keys: str) -> Client:
@@ -94,7 +96,7 @@ async def test_rotation_end_to_end(dev_server_env: WorkflowEnvironment, task_que
                 assert (await old.complete_consent(await stack.approve(link))).phase is Phase.ACTIVE
             waiting = await old.onboard("rot-waiting")
             before = {ref: await old.token(ref) for ref in ("rot-a", "rot-b")}
-            partner = await old.partner_token()
+            partner = await old.partner_token(SCOPE)
             assertion = await old.assertion_token("rot-a")
 
         # 2. The new key first everywhere; rotate-keys lists the five, then carries them forward.
@@ -126,9 +128,11 @@ async def test_rotation_end_to_end(dev_server_env: WorkflowEnvironment, task_que
             result = await new.complete_consent(await stack.approve(waiting))
             assert result.phase is Phase.ACTIVE, result.message
             assert (await new.token("rot-waiting")).access_token
-            assert (await new.partner_token_after_rejection(partner)).access_token != partner.access_token
+            renewed = await new.partner_token_after_rejection(partner, SCOPE)
+            assert renewed.access_token != partner.access_token
             minted = await new.assertion_token_after_rejection(assertion, "rot-a")
             assert minted.access_token != assertion.access_token
             rotation = KeyRotation(_client(stack, NEW), Keyring.parse(NEW), task_queue=task_queue)
             final = await rotation.rotate(wait=timedelta(0), carry=False)
             assert (final.running, final.holders) == (5, ())
+            await new.partner_stop(SCOPE)
