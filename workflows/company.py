@@ -54,7 +54,9 @@ class CompanyConsentWorkflow(CompanyTransitions):
             if self._phase.wants_consent and self._pending is None:
                 await self._issue_link()
         while self._offboard is None and self._phase is not Phase.EXPIRED:
-            if self._carry_forward or continue_as_new_due(self._kept, self._settings.cycles_per_run):
+            # A retry signalled with carry_forward is handled first: the next run would not see it.
+            carry = self._carry_forward and not self._retry_requested
+            if carry or continue_as_new_due(self._kept, self._settings.cycles_per_run):
                 await self._continue_as_new()
             self._rearm = False
             if await wait_for_wake(self._next_wake(), self._settings.timing, self._wakes):

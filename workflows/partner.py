@@ -61,7 +61,9 @@ class PartnerTokenWorkflow:
             if self._flight.landed == 0 and self._phase is PartnerPhase.STARTING:
                 await self._grant()
         while True:
-            if self._carry_forward or continue_as_new_due(self._kept, self._settings.cycles_per_run):
+            # A stop or retry signalled with carry_forward is handled first: the next run would not see it.
+            carry = self._carry_forward and not (self._stop_requested or self._retry_requested)
+            if carry or continue_as_new_due(self._kept, self._settings.cycles_per_run):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 memory = self._kept.memory_as(PartnerMemory, phase=self._phase)
                 workflow.continue_as_new(dataclasses.replace(start, memory=memory))

@@ -4,6 +4,7 @@ counters, same open consent)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio.api.common.v1 import Header, Payload, Payloads
@@ -19,8 +20,16 @@ from worker.temporal import with_converter
 from workflows.assertion_tokens import AssertionTokenWorkflow, assertion_workflow_id
 from workflows.io.codec import ENCODING, KEY_ID_METADATA, Keyring, data_converter
 from workflows.io.key_ids import key_ids
+from workflows.partner import PartnerTokenWorkflow
 from workflows.types.company import Phase, company_workflow_id
-from workflows.types.partner import partner_key, partner_workflow_id
+from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward
+from workflows.types.partner import (
+    PartnerInput,
+    PartnerPhase,
+    StopPartnerToken,
+    partner_key,
+    partner_workflow_id,
+)
 
 OLD = "2026-05:Xb6sfxafdYzyfowlIYuiRwC6WWcQxHqIY8o7bXUPxrw="
 NEW = "2026-11:iUNZFiySnPozEypd5m4KCSBP35YWWWPtCUIjoUGF/Ho="
@@ -114,3 +123,22 @@ async def test_partner_and_assertion_tokens_keep_what_they_had(stack: Stack) -> 
     assert await handle.query(AssertionTokenWorkflow.current_token) == minted
     assert await handle.query(AssertionTokenWorkflow.mints) == 1
     await stack.oauth.partner_stop()
+
+
+async def test_a_stop_sent_with_carry_forward_is_not_lost(
+    dev_server_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Both signalled during the first grant: the stop ends the workflow instead of being dropped by the
+    continue-as-new that carry_forward asks for."""
+    async with make_stack(dev_server_env, task_queue, start_workers=False, max_cached_workflows=0) as stack:
+        scope = "rotation:stop"
+        start = PartnerInput(key=partner_key(CLIENT_ID, scope), scope=scope)
+        # No worker yet: both signals reach the first workflow task, and the run begins with its grant.
+        handle = await stack.client.start_workflow(
+            PartnerTokenWorkflow.run, start, id=partner_workflow_id(start.key), task_queue=task_queue
+        )
+        await handle.signal(CARRY_FORWARD_SIGNAL, CarryForward())
+        await handle.signal(PartnerTokenWorkflow.stop, StopPartnerToken())
+        async with stack.workers():
+            final = await asyncio.wait_for(handle.result(), 30)
+        assert (final.phase, final.refreshes) == (PartnerPhase.STOPPED, 1)
