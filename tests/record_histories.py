@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from bench.stack import time_skipping_server
@@ -24,7 +24,8 @@ from workflows.assertion_tokens import assertion_workflow_id
 from workflows.io.codec import Keyring
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
 from workflows.types.activity import MagicLinkInput
-from workflows.types.company import Callback, Phase
+from workflows.types.company import Callback, Phase, company_workflow_id
+from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward
 from workflows.types.partner import partner_key, partner_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -113,6 +114,57 @@ async def magic_link(stack: Stack) -> WorkflowHistory:
     return await handle.fetch_history()
 
 
+async def carry_forward(stack: Stack, workflow_id: str) -> WorkflowHandle[object, object]:
+    """Signal ``carry_forward`` (what ``rotate-keys`` sends) and wait for the run it continues as; its handle."""
+    current = stack.env.client.get_workflow_handle(workflow_id)
+    run_id = (await current.describe()).run_id
+    await current.signal(CARRY_FORWARD_SIGNAL, CarryForward())
+    try:
+        await stack.env.client.get_workflow_handle(workflow_id, run_id=run_id).result(follow_runs=False)
+    except WorkflowContinuedAsNewError as moved:
+        return stack.env.client.get_workflow_handle(workflow_id, run_id=moved.new_execution_run_id)
+    raise AssertionError(f"{workflow_id} ended instead of carrying forward")
+
+
+async def company_carried(stack: Stack) -> WorkflowHistory:
+    """A run that starts from carried state: a refresh forced by a 401 report, then carried forward again."""
+    await stack.connect("replay-carried")
+    workflow_id = company_workflow_id("replay-carried")
+    middle = await carry_forward(stack, workflow_id)
+    token = await stack.oauth.token("replay-carried")
+    await stack.oauth.token_after_rejection("replay-carried", token)
+    await carry_forward(stack, workflow_id)
+    await stack.oauth.offboard("replay-carried", reason="recorded")
+    return await middle.fetch_history()
+
+
+async def partner_carried(stack: Stack) -> WorkflowHistory:
+    """A partner token's run that starts from carried state: a grant after a 401 report, carried forward again."""
+    # Its own scope: a new workflow id even on a server where partner_token's stopped workflow still exists.
+    oauth, scope = stack.oauth, "company:read"
+    await oauth.partner_token(scope)
+    workflow_id = partner_workflow_id(partner_key(CLIENT_ID, scope))
+    middle = await carry_forward(stack, workflow_id)
+    await oauth.partner_token_after_rejection(await oauth.partner_token(scope, min_ttl=0), scope)
+    await carry_forward(stack, workflow_id)
+    await oauth.partner_stop(scope)
+    return await middle.fetch_history()
+
+
+async def assertion_carried(stack: Stack) -> WorkflowHistory:
+    """An assertion cache's run that starts from carried state (token, mints, last use): a cached answer, a
+    re-mint after a 401 report, carried forward again."""
+    await stack.connect("replay-assertion-carried")
+    oauth = stack.oauth
+    await oauth.assertion_token("replay-assertion-carried")
+    subject = await oauth.assertion_subject("replay-assertion-carried")
+    middle = await carry_forward(stack, assertion_workflow_id(subject, None))
+    token = await oauth.assertion_token("replay-assertion-carried")
+    await oauth.assertion_auth("replay-assertion-carried")._after_401(token)
+    await carry_forward(stack, assertion_workflow_id(subject, None))
+    return await middle.fetch_history()
+
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "company_consent": company_lifecycle,
     "company_pinned": company_pinned,
@@ -120,6 +172,9 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "partner_token": partner_token,
     "assertion_token": assertion_token,
     "magic_link": magic_link,
+    "company_carried": company_carried,
+    "partner_carried": partner_carried,
+    "assertion_carried": assertion_carried,
 }
 """History file stem -> the scenario that produces it (one per workflow type)."""
 

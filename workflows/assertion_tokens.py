@@ -8,6 +8,7 @@ token: a new mint signs a new assertion with a fresh ``jti`` (the activity does 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,15 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.kept_token import KeptToken, SingleFlight
 from workflows.types.errors import ErrorType
-from workflows.types.kept_token import Failure, FreshnessRequest, attempt, check_min_ttl
+from workflows.types.kept_token import (
+    CARRY_FORWARD_SIGNAL,
+    CarryForward,
+    Failure,
+    FreshnessRequest,
+    KeptTokenMemory,
+    attempt,
+    check_min_ttl,
+)
 from workflows.types.tokens import TokenGrant
 
 with workflow.unsafe.imports_passed_through():
@@ -45,6 +54,13 @@ class AssertionTokenSettings:
     """Task queue of token-endpoint activities (rate limited fleet-wide); None: the workflow's own."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class AssertionMemory(KeptTokenMemory):
+    """What a run hands to the next through continue-as-new: the cached token, its mints, the last use."""
+
+    last_used: datetime
+
+
 @dataclass(frozen=True)
 class AssertionTokenInput:
     """Start a cache entry for one subject and scope set."""
@@ -53,6 +69,8 @@ class AssertionTokenInput:
     """``urn:remote-api:company-manager:user:<uuid>`` or ``urn:remote-api:employee:employment:<uuid>``."""
     scope: str | None = None
     settings: AssertionTokenSettings = field(default_factory=AssertionTokenSettings)
+    memory: AssertionMemory | None = None
+    """Set only by continue-as-new (``carry_forward``)."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +88,10 @@ class AssertionTokenWorkflow:
     @workflow.init
     def __init__(self, start: AssertionTokenInput) -> None:
         self._start = start
-        self._kept = KeptToken()
+        self._kept = KeptToken(start.memory)
         """The cached token; ``refreshes`` counts its mints. No timer, so no jitter is drawn."""
-        self._last_used = workflow.now()
+        self._last_used = workflow.now() if start.memory is None else start.memory.last_used
+        self._carry_forward = False
         # One mint at a time, however many callers ask at once.
         self._flight = SingleFlight()
 
@@ -80,6 +99,10 @@ class AssertionTokenWorkflow:
     async def run(self, start: AssertionTokenInput) -> AssertionTokenResult:
         idle = timedelta(seconds=start.settings.idle_seconds)
         while True:
+            if self._carry_forward:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                memory = self._kept.memory_as(AssertionMemory, last_used=self._last_used)
+                workflow.continue_as_new(dataclasses.replace(start, memory=memory))
             seen = self._last_used
             left = seen + idle - workflow.now()
             if left > timedelta(0):
@@ -118,8 +141,13 @@ class AssertionTokenWorkflow:
         """How many tokens this entry minted."""
         return self._kept.refreshes
 
+    @workflow.signal(name=CARRY_FORWARD_SIGNAL)
+    def carry_forward(self, _: CarryForward) -> None:
+        """Continue as new at the next safe point (``remote-oauth rotate-keys``: re-encrypt with the current key)."""
+        self._carry_forward = True
+
     def _used_since(self, seen: datetime) -> Callable[[], bool]:
-        return lambda: self._last_used != seen
+        return lambda: self._last_used != seen or self._carry_forward
 
     async def _mint(self) -> None:
         """One assertion grant; a failure reaches the caller with the activity's type and message."""
@@ -138,6 +166,7 @@ class AssertionTokenWorkflow:
 
 
 __all__ = [
+    "AssertionMemory",
     "AssertionTokenInput",
     "AssertionTokenResult",
     "AssertionTokenSettings",

@@ -26,7 +26,7 @@ from workflows.types.company import (
     Phase,
     RetryRequest,
 )
-from workflows.types.kept_token import check_min_ttl, unavailable
+from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward, check_min_ttl, unavailable
 from workflows.types.tokens import TokenGrant
 
 _CONSENT_DEADLINE_PATCH = "consent-deadline"
@@ -40,6 +40,7 @@ class CompanyConsentWorkflow(CompanyTransitions):
     @workflow.init
     def __init__(self, start: CompanyInput) -> None:
         super().__init__(start)
+        self._carry_forward = False
 
     @workflow.run
     async def run(self, start: CompanyInput) -> CompanyStatus:
@@ -53,10 +54,12 @@ class CompanyConsentWorkflow(CompanyTransitions):
             if self._phase.wants_consent and self._pending is None:
                 await self._issue_link()
         while self._offboard is None and self._phase is not Phase.EXPIRED:
-            if continue_as_new_due(self._kept, self._settings.cycles_per_run):
+            # A retry signalled with carry_forward is handled first: the next run would not see it.
+            carry = self._carry_forward and not self._retry_requested
+            if carry or continue_as_new_due(self._kept, self._settings.cycles_per_run):
                 await self._continue_as_new()
             self._rearm = False
-            if await wait_for_wake(self._next_wake(), self._settings.timing, self._woken):
+            if await wait_for_wake(self._next_wake(), self._settings.timing, self._wakes):
                 await self._on_timer()
                 continue
             if self._retry_requested:
@@ -160,7 +163,16 @@ class CompanyConsentWorkflow(CompanyTransitions):
         """Try again now: a misconfigured company after its operator fixed the settings."""
         self._retry_requested = True
 
+    @workflow.signal(name=CARRY_FORWARD_SIGNAL)
+    def carry_forward(self, _: CarryForward) -> None:
+        """Continue as new at the next safe point (``remote-oauth rotate-keys``: re-encrypt with the current key)."""
+        self._carry_forward = True
+
     # -- wakes and endings ---------------------------------------------------------------------------
+
+    def _wakes(self) -> bool:
+        """The run loop wakes for what the state says, or to carry forward."""
+        return self._carry_forward or self._woken()
 
     async def _on_retry(self) -> None:
         async with self._flight.lock:

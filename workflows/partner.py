@@ -15,6 +15,8 @@ from temporalio import workflow
 from workflows.kept_token import KeptToken, SingleFlight, continue_as_new_due, wait_for_wake
 from workflows.types.company import RetryRequest
 from workflows.types.kept_token import (
+    CARRY_FORWARD_SIGNAL,
+    CarryForward,
     Failure,
     FailureKind,
     FreshnessRequest,
@@ -48,7 +50,7 @@ class PartnerTokenWorkflow:
         self._phase = memory.phase
         # Always drawn (old histories keep their random sequence), then restored if carried.
         self._kept = KeptToken.from_memory(memory, jitter=workflow.random().random())
-        self._retry_requested = self._rearm = self._stop_requested = False
+        self._retry_requested = self._rearm = self._stop_requested = self._carry_forward = False
         # One grant at a time, whoever asks (timer, ensure_fresh, retry); every attempt lands a flight.
         self._flight = SingleFlight()
 
@@ -59,7 +61,9 @@ class PartnerTokenWorkflow:
             if self._flight.landed == 0 and self._phase is PartnerPhase.STARTING:
                 await self._grant()
         while True:
-            if continue_as_new_due(self._kept, self._settings.cycles_per_run):
+            # A stop or retry signalled with carry_forward is handled first: the next run would not see it.
+            carry = self._carry_forward and not (self._stop_requested or self._retry_requested)
+            if carry or continue_as_new_due(self._kept, self._settings.cycles_per_run):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 memory = self._kept.memory_as(PartnerMemory, phase=self._phase)
                 workflow.continue_as_new(dataclasses.replace(start, memory=memory))
@@ -130,6 +134,11 @@ class PartnerTokenWorkflow:
         """End this workflow: no more grants; callers waiting on a grant in flight still get their answer."""
         self._stop_requested = True
 
+    @workflow.signal(name=CARRY_FORWARD_SIGNAL)
+    def carry_forward(self, _: CarryForward) -> None:
+        """Continue as new at the next safe point (``remote-oauth rotate-keys``: re-encrypt with the current key)."""
+        self._carry_forward = True
+
     # -- transitions (the caller holds the lock) ------------------------------------------------------
 
     async def _grant(self) -> None:
@@ -176,7 +185,7 @@ class PartnerTokenWorkflow:
         return self._kept.next_wake(self._settings.timing)
 
     def _woken(self) -> bool:
-        return self._rearm or self._retry_requested or self._stop_requested
+        return self._rearm or self._retry_requested or self._stop_requested or self._carry_forward
 
     def _unavailable(self) -> str:
         if self._phase is PartnerPhase.MISCONFIGURED:

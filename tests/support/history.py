@@ -5,33 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
 
 from workflows.io.codec import EncryptionCodec
+from workflows.io.key_ids import payloads
 
 __all__ = ["decrypted_payloads"]
 
 
 async def decrypted_payloads(messages: Iterable[Message], codec: EncryptionCodec) -> str:
-    """Every payload found anywhere in ``messages``, decrypted and joined as text."""
-    found: list[Payload] = []
-
-    def walk(message: Message) -> None:
-        if isinstance(message, Payload):
-            found.append(message)
-            return
-        for field, value in message.ListFields():
-            if field.type != field.TYPE_MESSAGE:
-                continue
-            if isinstance(value, Message):
-                walk(value)
-                continue
-            # A repeated field is a list of messages; a map field is a dict of them.
-            for item in value.values() if hasattr(value, "values") else value:
-                if isinstance(item, Message):
-                    walk(item)
-
-    for message in messages:
-        walk(message)
+    """Every payload found anywhere in ``messages`` (the walk ``rotate-keys`` reads key ids with), decrypted
+    and joined as text."""
+    found = [payload for message in messages for payload in payloads(message)]
     decoded = await codec.decode(found)
     return "\n".join(p.data.decode("utf-8", "replace") for p in decoded)

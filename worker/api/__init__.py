@@ -7,6 +7,7 @@ modules beside it are the facade's private parts, one per kind of token.
 from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth
 from worker.api.companies import Onboarding
 from worker.api.remote_oauth import RemoteOAuth
+from worker.api.rotation import KeyHolder, KeyRotation, RotationReport
 from worker.api.token_cache import TokenCache
 from workflows.types.company import (
     Callback,
@@ -39,6 +40,8 @@ __all__ = [
     "ConfigurationError",
     "ConnectLink",
     "ErrorType",
+    "KeyHolder",
+    "KeyRotation",
     "NotFoundError",
     "NotReadyError",
     "Onboarding",
@@ -47,6 +50,7 @@ __all__ = [
     "RemoteOAuth",
     "RemoteOAuthError",
     "RequestRejectedError",
+    "RotationReport",
     "TemporalUnavailableError",
     "TokenCache",
     "TokenGrant",

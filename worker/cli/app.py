@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from worker import context
+from worker.cli import keys as cli_keys
 from worker.cli import lazy as cli_lazy
 from worker.cli import partner as cli_partner
 from worker.cli import processes as cli_processes
@@ -185,6 +186,7 @@ def retry(company_ref: Ref) -> None:
 
 cli_partner.register(app)
 cli_processes.register(app)
+cli_keys.register(app)
 
 
 @app.command()

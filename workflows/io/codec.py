@@ -7,7 +7,8 @@ Wire format of an encrypted payload (stable: histories written today must decode
     data      nonce (12 random bytes) || AES-GCM(key[kid], nonce, original Payload.SerializeToString())
 
 The first key of the ring encrypts; every key of the ring decrypts, which is how keys rotate: deploy
-``new,old`` everywhere, wait until no open workflow still needs ``old`` (or reset them), then drop ``old``.
+``new,old`` everywhere, run ``remote-oauth rotate-keys`` until no open workflow still needs ``old``
+(``worker.api.rotation``), then drop ``old``.
 """
 
 from __future__ import annotations

@@ -57,6 +57,21 @@ class KeptTokenMemory:
     """The refresh timer's jitter draw, so the next wake is the same after continue-as-new."""
 
 
+CARRY_FORWARD_SIGNAL = "carry_forward"
+"""The signal every token-keeping workflow (company, partner, assertion) answers with ``CarryForward``."""
+
+
+@dataclass(frozen=True)
+class CarryForward:
+    """Continue as new at the next safe point (no handler running), carrying the whole state forward.
+
+    The next run's input is encoded by the worker, so it is encrypted with the worker's current codec key: this
+    is how ``remote-oauth rotate-keys`` moves every open workflow off an older key.
+    """
+
+    reason: str = "key rotation"
+
+
 def check_min_ttl(seconds: float) -> None:
     """Refuse a ``min_ttl_seconds`` outside [0, a day] (NaN included) before anything is written.
 
@@ -161,7 +176,9 @@ async def attempt(call: Awaitable[T]) -> T | Failure:
 
 
 __all__ = [
+    "CARRY_FORWARD_SIGNAL",
     "MAX_MIN_TTL_SECONDS",
+    "CarryForward",
     "Failure",
     "FailureKind",
     "FreshnessRequest",
