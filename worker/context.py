@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NoReturn
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from worker import temporal
 from worker.api import RemoteOAuth, TokenCache
+from worker.shutdown import exit_process
 from workflows.io.codec import Keyring
 from workflows.io.connect_session import ConnectLinks
 from workflows.io.settings import Settings
@@ -60,3 +65,29 @@ async def load(env: Mapping[str, str], *, runtime: Runtime | None = None, lazy: 
     settings = Settings.from_env(env)
     client = await temporal.connect(keyring_from(settings), env=env, runtime=runtime, lazy=lazy)
     return AppContext(settings=settings, client=client)
+
+
+def run(main: Callable[[], Awaitable[None]]) -> NoReturn:
+    """Run a script's ``async def main()`` and end the process with its exit code (0, 1 on an exception).
+
+    Use it instead of ``asyncio.run(main())`` in a short-lived script that uses the API: the Temporal client's
+    runtime threads can crash an interpreter that finalizes normally (temporalio/sdk-python#300), turning a
+    correct run into exit code 134. A long-lived app (a web server, the worker) is not affected.
+    """
+    code = 0
+    try:
+        asyncio.run(_awaited(main))
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        code = 130
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    exit_process(code)
+
+
+async def _awaited(main: Callable[[], Awaitable[None]]) -> None:
+    await main()
