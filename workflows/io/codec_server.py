@@ -1,7 +1,8 @@
 """The codec server: ``POST /encode`` and ``POST /decode`` over HTTP, so the Temporal UI can show payloads.
 
-It decrypts for anyone who can reach it, so it answers only on a loopback ``Host`` (or one it is told of)
-and gives CORS headers only to the UI's origin. The encryption itself is ``workflows.io.codec``.
+Without an authorizer it decrypts for anyone who can reach it, so it answers only on a loopback ``Host`` (or
+one it is told of); with one (``workflows.io.codec_auth``) every request must carry a token it accepts. CORS
+headers go only to the UI's origin. The encryption itself is ``workflows.io.codec``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from temporalio.api.common.v1 import Payload, Payloads
 
 from workflows.io.codec import EncryptionCodec, Keyring
+from workflows.io.codec_auth import Authorizer
 from workflows.io.settings import is_loopback
 from workflows.types.errors import ConfigurationError
 
@@ -27,14 +29,20 @@ _CORS_HEADERS = "Content-Type, X-Namespace, Authorization"
 
 
 def codec_app(
-    keyring: Keyring, *, allowed_origins: Collection[str], allowed_hosts: Collection[str] = ()
+    keyring: Keyring,
+    *,
+    allowed_origins: Collection[str],
+    allowed_hosts: Collection[str] = (),
+    authorize: Authorizer | None = None,
 ) -> Starlette:
     """A Temporal codec server (``POST /encode``, ``POST /decode``) so the Temporal UI can show payloads.
 
-    It decrypts for anyone who can reach it: bind it to 127.0.0.1 (the dev stack) or put it behind the
-    same authentication as the UI. CORS answers only ``allowed_origins`` (the UI's origin). Requests whose
-    ``Host`` is not a loopback name or address (or one of ``allowed_hosts``) are refused: a web page cannot
-    reach it through DNS rebinding, where the browser sends the attacker's host name.
+    Without ``authorize`` it decrypts for anyone who can reach it: bind it to 127.0.0.1 (the dev stack).
+    Requests whose ``Host`` is not a loopback name or address (or one of ``allowed_hosts``) are then refused:
+    a web page cannot reach it through DNS rebinding, where the browser sends the attacker's host name. With
+    ``authorize``, every ``POST`` needs an ``Authorization`` header it accepts (401 otherwise), on any
+    ``Host``. CORS answers only ``allowed_origins`` (the UI's origin); a preflight needs no token, as
+    browsers send none.
     """
     codec = EncryptionCodec(keyring)
     origins = frozenset(allowed_origins)
@@ -45,7 +53,7 @@ def codec_app(
             name = urlsplit(f"//{request.headers.get('host', '')}").hostname or ""
         except ValueError:  # an unbalanced "[" in a hostile Host header
             return False
-        return is_loopback(name) or name in hosts
+        return authorize is not None or is_loopback(name) or name in hosts
 
     def cors(request: Request, response: Response) -> Response:
         origin = request.headers.get("origin")
@@ -64,6 +72,17 @@ def codec_app(
                 return JSONResponse({"error": "this codec server answers only on its loopback address"}, 421)
             if request.method == "OPTIONS":
                 return cors(request, Response(status_code=200))
+            if authorize is not None:
+                refused = await authorize(request.headers.get("authorization"))
+                if refused is not None:
+                    return cors(
+                        request,
+                        JSONResponse(
+                            {"error": f"unauthorized: {refused}"},
+                            status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"},
+                        ),
+                    )
             body = await request.body()
             if len(body) > _MAX_CODEC_REQUEST_BYTES:
                 return cors(request, JSONResponse({"error": "request too large"}, status_code=413))
