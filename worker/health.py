@@ -76,6 +76,8 @@ def worker_health_app(client: Client, *, metrics_url: str | None = None) -> Star
     routes = health_routes(lambda: client)
     if metrics_url is not None:
         exporter = metrics_url
+        # httpx logs every request at INFO: a scrape every 15 s would bury the worker's own log lines.
+        logging.getLogger("httpx").addFilter(lambda record: exporter not in record.getMessage())
 
         async def metrics(_: Request) -> Response:
             async with httpx.AsyncClient(timeout=READY_TIMEOUT_SECONDS) as http:
