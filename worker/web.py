@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from worker.api import RemoteOAuth
-from worker.health import health_routes
+from worker.health.probes import health_routes
 from workflows.io.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
 from workflows.types.company import Callback, Phase, company_ref_from_state, validate_company_ref
 from workflows.types.errors import ErrorType, NotFoundError, NotReadyError

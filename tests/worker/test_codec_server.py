@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.cli import CLI, base_env, run
-from tests.support.serving import free_port
+from tests.support.scene import free_port
 from tests.support.temporal import TEST_KEYS
 
 TOKEN = "codec-server-token-for-tests-0123456789"

@@ -22,11 +22,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox.testing import running_sandbox
 from tests.support.cli import base_env, run
-from tests.support.serving import free_port, serving
+from tests.support.scene import free_port, serving
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET, CONNECT_KEY
 from tests.support.temporal import TEST_KEYS
 from worker.api import RemoteOAuth
-from worker.doctor import Check, Status, diagnose
+from worker.health.doctor import diagnose
+from worker.health.report import Check, Status
 from worker.web import create_web_app
 from workflows.io import notify
 from workflows.io.codec import generate_key

@@ -13,7 +13,7 @@ import httpx
 
 from bench.stack import dev_server
 from tests.support.cli import CLI, base_env
-from tests.support.serving import free_port
+from tests.support.scene import free_port
 from tests.support.stack import CONNECT_KEY, REDIRECT_URI
 from tests.support.temporal import TEST_KEYS
 from worker.api import RemoteOAuth

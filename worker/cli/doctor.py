@@ -25,7 +25,8 @@ def doctor(
     history, the gateway, the client's credentials (one real client-credentials grant: one request of the
     client id's rate budget), the redirect URI's web app (/healthz) and the webhook (a signed `test` event).
     """
-    from worker.doctor import Status, diagnose, render_json, render_text  # noqa: PLC0415  (only doctor needs it)
+    from worker.health.doctor import diagnose  # noqa: PLC0415  (only doctor needs it)
+    from worker.health.report import Status, render_json, render_text  # noqa: PLC0415
 
     checks = asyncio.run(diagnose(os.environ))
     typer.echo(render_json(checks) if as_json else render_text(checks))

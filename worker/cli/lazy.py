@@ -44,7 +44,7 @@ LAZY: dict[str, LazyCommand] = {
         "Ctrl-C.",
     ),
     "codec-server": LazyCommand(
-        "worker.codec_server",
+        "worker.cli.codec_server",
         "codec_server_command",
         "Serve POST /encode and /decode for the Temporal UI, with a token required off loopback.",
     ),

@@ -47,7 +47,8 @@ def worker(
     """Run the Temporal worker until SIGTERM/SIGINT (workflows and rate-limited gateway calls)."""
     from temporalio.runtime import Runtime  # noqa: PLC0415  (only this command needs a runtime)
 
-    from worker import health, runner, temporal  # noqa: PLC0415
+    from worker import runner, temporal  # noqa: PLC0415
+    from worker.health import probes as health  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The runtime's exporter listens on a loopback port of its own; the metrics port serves it and the probes.

@@ -16,7 +16,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError
 
 from worker import temporal
-from worker.doctor.report import Check, failed, passed, skipped
+from worker.health.report import Check, failed, passed, skipped
 from workflows.company_effects import SEARCH_ATTRIBUTES
 from workflows.io.codec import ENCODING, GENERATE_HINT, KEY_ID_METADATA, SETTING, EncryptionCodec, Keyring
 from workflows.types.errors import ConfigurationError, TemporalUnavailableError

@@ -1,4 +1,4 @@
-"""Doctor's order: settings first, then Temporal, then the gateway and the partner's own endpoints.
+"""`remote-oauth doctor`: settings first, then Temporal, then the gateway and the partner's own endpoints.
 
 A check that needs what an earlier one could not provide is skipped and says so; every check that can
 run does, so one run lists every problem.
@@ -12,8 +12,8 @@ import httpx
 
 from worker import preflight
 from worker.context import keyring_from
-from worker.doctor import remote_side, temporal_side
-from worker.doctor.report import Check, Status, failed, passed, skipped
+from worker.health import remote_side, temporal_side
+from worker.health.report import Check, Status, failed, passed, skipped
 from workflows.io.activities import TokenActivities
 from workflows.io.codec import Keyring
 from workflows.io.settings import Settings

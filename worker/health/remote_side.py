@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from worker.doctor.report import Check, failed, passed, skipped
+from worker.health.report import Check, failed, passed, skipped
 from workflows.io import notify
 from workflows.io.activities import TokenActivities
 from workflows.io.settings import Settings
