@@ -16,8 +16,7 @@ import typer
 import uvicorn
 
 from worker.context import keyring_from
-from workflows.io.codec_auth import Authorizer, BearerToken, IssuerTokens, any_of
-from workflows.io.codec_server import codec_app
+from workflows.io.codec_server import Authorizer, BearerToken, IssuerTokens, any_of, codec_app
 from workflows.io.settings import Settings, is_loopback
 from workflows.types.errors import ConfigurationError, RemoteOAuthError
 

@@ -21,8 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from workflows.io.codec import Keyring
-from workflows.io.codec_auth import BearerToken, IssuerTokens, any_of
-from workflows.io.codec_server import codec_app
+from workflows.io.codec_server import BearerToken, IssuerTokens, any_of, codec_app
 from workflows.types.errors import ConfigurationError
 
 KEYS = Keyring.parse("a:" + base64.b64encode(bytes(range(32))).decode())
