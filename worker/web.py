@@ -1,4 +1,4 @@
-"""The partner's web endpoints: the connect link, the OAuth callback, and a health check.
+"""The partner's web endpoints: the connect link, the OAuth callback, and the health probes.
 
 Pages are tiny, self-contained HTML (no third-party content) sent with ``Referrer-Policy: no-referrer``,
 so the code and state in the callback URL never leak to another site. Nothing here logs a query string.
@@ -18,10 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from worker.api import RemoteOAuth
+from worker.health.probes import health_routes
 from workflows.io.connect_session import SESSION_PARAM, ConnectLinks, cookie_name
 from workflows.types.company import Callback, Phase, company_ref_from_state, validate_company_ref
 from workflows.types.errors import ErrorType, NotFoundError, NotReadyError
@@ -162,14 +163,11 @@ def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str, links: ConnectLinks
             502,
         )
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
-
     return Starlette(
         routes=[
             Route("/connect/{company_ref}", connect, methods=["GET"]),
             Route(callback_path, callback, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
+            *health_routes(lambda: oauth.client),
         ]
     )
 

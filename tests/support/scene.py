@@ -1,11 +1,12 @@
 """A stack whose test starts and swaps the workers (a wrong secret, then the fix), with the partner's
-webhook receiver listening on 127.0.0.1."""
+webhook receiver listening on 127.0.0.1; and serving any ASGI app there (a web app, a receiver)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.stack import CLIENT_SECRET, EXACT, Stack, make_stack, settings_for
@@ -22,9 +24,32 @@ from workflows.io.notify import verify
 from workflows.io.settings import Settings
 from workflows.types.company import CompanySettings
 
-__all__ = ["WEBHOOK_SECRET", "Receiver", "Scene", "receiver", "scene"]
+__all__ = ["WEBHOOK_SECRET", "Receiver", "Scene", "free_port", "receiver", "scene", "serving"]
 
 WEBHOOK_SECRET = "webhook-secret-for-tests-only"
+
+
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
+    """``app`` on 127.0.0.1 for the life of the context; yields its base URL (no trailing slash)."""
+    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the server stopped before it started"
+        await asyncio.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @dataclass
@@ -66,21 +91,9 @@ async def receiver() -> AsyncIterator[Receiver]:
         got.events.append(json.loads(body))
         return Response(status_code=204)
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=[Route("/hook", hook, methods=["POST"])]), port=0, log_level="warning"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done()
-        await asyncio.sleep(0.005)
-    got.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/hook"
-    try:
+    async with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+        got.url = f"{url}/hook"
         yield got
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass(frozen=True)

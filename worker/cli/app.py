@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from worker import context
+from worker.cli import doctor as cli_doctor
 from worker.cli import keys as cli_keys
 from worker.cli import lazy as cli_lazy
 from worker.cli import partner as cli_partner
@@ -187,6 +188,7 @@ def retry(company_ref: Ref) -> None:
 cli_partner.register(app)
 cli_processes.register(app)
 cli_keys.register(app)
+cli_doctor.register(app)
 
 
 @app.command()

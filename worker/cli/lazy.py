@@ -43,6 +43,11 @@ LAZY: dict[str, LazyCommand] = {
         "Run the whole stack locally (Temporal dev server + UI, sandbox gateway, worker, web app) until "
         "Ctrl-C.",
     ),
+    "codec-server": LazyCommand(
+        "worker.cli.codec_server",
+        "codec_server_command",
+        "Serve POST /encode and /decode for the Temporal UI, with a token required off loopback.",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ commands stay quick to start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Coroutine
@@ -30,21 +31,40 @@ def register(app: typer.Typer) -> None:
 def worker(
     metrics_port: Annotated[
         int | None,
-        typer.Option(envvar="REMOTE_OAUTH_METRICS_PORT", help="Serve Prometheus metrics on 127.0.0.1:PORT."),
+        typer.Option(
+            envvar="REMOTE_OAUTH_METRICS_PORT",
+            help="Serve Prometheus /metrics and the /healthz and /readyz probes on this port.",
+        ),
     ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            envvar="REMOTE_OAUTH_METRICS_HOST",
+            help="Interface of the metrics port (0.0.0.0 for a pod's probes).",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the Temporal worker until SIGTERM/SIGINT (workflows and rate-limited gateway calls)."""
     from temporalio.runtime import Runtime  # noqa: PLC0415  (only this command needs a runtime)
 
     from worker import runner, temporal  # noqa: PLC0415
+    from worker.health import probes as health  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime: Runtime | None = temporal.runtime_with_metrics(metrics_port) if metrics_port else None
+    # The runtime's exporter listens on a loopback port of its own; the metrics port serves it and the probes.
+    exporter = health.free_loopback_port() if metrics_port else None
+    runtime: Runtime | None = temporal.runtime_with_metrics(exporter) if exporter else None
 
     async def go() -> None:
         preflight.check(Settings.from_env(os.environ), preflight.WORKER, "worker")
         ctx = await context.load(os.environ, runtime=runtime)
-        await runner.serve(ctx.client, ctx.settings, runner.options_from(ctx.settings))
+        async with contextlib.AsyncExitStack() as stack:
+            if metrics_port:
+                probes = health.worker_health_app(
+                    ctx.client, metrics_url=f"http://127.0.0.1:{exporter}/metrics"
+                )
+                await stack.enter_async_context(health.serving(probes, host=metrics_host, port=metrics_port))
+            await runner.serve(ctx.client, ctx.settings, runner.options_from(ctx.settings))
 
     _serve(go)
 
@@ -53,7 +73,7 @@ def web(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve /connect/{company}, the OAuth callback (the path of REMOTE_REDIRECT_URI) and /healthz."""
+    """Serve /connect/{company}, the OAuth callback (the path of REMOTE_REDIRECT_URI), /healthz and /readyz."""
     import uvicorn  # noqa: PLC0415  (only this command serves HTTP)
 
     from worker.web import create_web_app  # noqa: PLC0415

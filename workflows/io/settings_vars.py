@@ -83,7 +83,38 @@ def declared(cls: type[Any]) -> dict[str, Variable]:
 OTHER_VARIABLES: tuple[Variable, ...] = (
     Variable(
         "REMOTE_OAUTH_METRICS_PORT",
-        "`remote-oauth worker` serves Prometheus metrics on 127.0.0.1:PORT (as `--metrics-port` does)",
+        "`remote-oauth worker` serves Prometheus `/metrics`, `/healthz` and `/readyz` on this port (as "
+        "`--metrics-port` does)",
+    ),
+    Variable(
+        "REMOTE_OAUTH_METRICS_HOST",
+        "the interface of that port (as `--metrics-host` does); `0.0.0.0` for a pod's probes",
+        default="127.0.0.1",
+    ),
+    Variable(
+        "REMOTE_OAUTH_CODEC_UI_ORIGIN",
+        "`remote-oauth codec-server`: the Temporal UI's origin, the only one CORS allows (as `--ui-origin`)",
+    ),
+    Variable(
+        "REMOTE_OAUTH_CODEC_TOKEN_FILE",
+        "`remote-oauth codec-server`: a file holding the bearer token callers must send (as `--token-file`)",
+    ),
+    Variable(
+        "REMOTE_OAUTH_CODEC_ISSUER",
+        "`remote-oauth codec-server`: the OIDC issuer whose access tokens the UI forwards (as `--issuer`)",
+    ),
+    Variable(
+        "REMOTE_OAUTH_CODEC_AUDIENCE",
+        "`remote-oauth codec-server`: the `aud` those access tokens must carry (as `--audience`)",
+    ),
+    Variable(
+        "TEMPORAL_CODEC_ENDPOINT",
+        "the Temporal UI server's own setting (not read by remote-oauth): the codec server's URL",
+    ),
+    Variable(
+        "TEMPORAL_CODEC_PASS_ACCESS_TOKEN",
+        "the Temporal UI server's own setting (not read by remote-oauth): `true` forwards the signed-in "
+        "user's access token to the codec server, which `--issuer` checks",
     ),
     Variable(
         "REMOTE_OAUTH_DEV_DIR",
@@ -110,8 +141,9 @@ OTHER_VARIABLES: tuple[Variable, ...] = (
         shown="`~/.config/temporalio/temporal.toml`",
     ),
 )
-"""Read outside ``Settings``: by one command (``worker``, ``dev``), by ``scripts/bootstrap``, or by
-``temporalio.envconfig`` for the Temporal connection."""
+"""Read outside ``Settings``: by one command (``worker``, ``dev``, ``codec-server``), by
+``scripts/bootstrap``, or by ``temporalio.envconfig`` for the Temporal connection; the Temporal UI server's two
+codec variables are listed because the docs tell the UI how to reach the codec server."""
 
 
 def render(variables: Iterable[Variable]) -> str:
