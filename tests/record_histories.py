@@ -24,7 +24,8 @@ from workflows.assertion_tokens import assertion_workflow_id
 from workflows.io.codec import Keyring
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
 from workflows.types.activity import MagicLinkInput
-from workflows.types.company import Callback, Phase, company_workflow_id
+from workflows.types.company import Callback, FreshnessRequest, Phase, company_workflow_id
+from workflows.types.errors import ErrorType, NotReadyError
 from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward
 from workflows.types.partner import partner_key, partner_workflow_id
 
@@ -32,11 +33,18 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 async def company_lifecycle(stack: Stack) -> WorkflowHistory:
-    """Consent, refreshes, a forced refresh, revocation, re-consent after a denial, offboarding."""
+    """Consent, refreshes, a forced refresh refused for asking more than tokens live, revocation,
+    re-consent after a denial, offboarding."""
     link = await stack.oauth.onboard("replay")
     await stack.oauth.complete_consent(await stack.approve(link))
     await stack.env.sleep(timedelta(hours=2, minutes=5))
     await stack.oauth.token("replay", min_ttl=TTL + 60)
+    refused = None
+    try:  # straight to the update: asking more than the gateway's tokens live is refused after the refresh
+        await stack.oauth._ensure_fresh("replay", FreshnessRequest(min_ttl_seconds=TTL + 60))
+    except NotReadyError as err:
+        refused = err.kind
+    assert refused == ErrorType.TOKEN_UNAVAILABLE, refused
     status = await stack.oauth.status("replay")
     await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
     await stack.env.sleep(timedelta(hours=1, minutes=5))

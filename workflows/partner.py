@@ -93,9 +93,11 @@ class PartnerTokenWorkflow:
             # A grant that ended while this caller waited for the lock answers it too, failed or not.
             if first and self._phase is not PartnerPhase.MISCONFIGURED and self._needs_grant(request):
                 await self._grant()
-            token = self._kept.usable(workflow.now()) if self._phase.has_token else None
-            if token is None:
+            if not self._phase.has_token or self._kept.token is None:
                 raise unavailable(self._unavailable())
+            token = self._kept.handout(request, workflow.now())
+            if isinstance(token, str):
+                raise unavailable(f"partner token {self._key}: {token}")
             return token
 
     @ensure_fresh.validator
