@@ -23,11 +23,18 @@ from worker.temporal import test_server_binary
 from workflows.assertion_tokens import assertion_workflow_id
 from workflows.io.codec import Keyring
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
+from workflows.partner import PartnerTokenWorkflow
 from workflows.types.activity import MagicLinkInput
 from workflows.types.company import Callback, FreshnessRequest, Phase, company_workflow_id
 from workflows.types.errors import ErrorType, NotReadyError
 from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward
-from workflows.types.partner import partner_key, partner_workflow_id
+from workflows.types.partner import (
+    PartnerInput,
+    PartnerMemory,
+    PartnerPhase,
+    partner_key,
+    partner_workflow_id,
+)
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -92,6 +99,27 @@ async def partner_token(stack: Stack) -> WorkflowHistory:
     assert first.access_token
     await oauth.partner_stop()
     handle = stack.env.client.get_workflow_handle(partner_workflow_id(partner_key(CLIENT_ID, None)))
+    return await handle.fetch_history()
+
+
+async def partner_retry(stack: Stack) -> WorkflowHistory:
+    """A partner token's run continued as new after its first grant failed: it waits for the retry time it
+    carried, then grants (the token answers a caller), and is stopped."""
+    now = await stack.env.get_current_time()
+    memory = PartnerMemory(
+        phase=PartnerPhase.STARTING,
+        retry_at=now + timedelta(minutes=1),
+        last_error="refresh token request: the gateway answered HTTP 503",
+        last_error_type=ErrorType.SERVER_ERROR,
+        jitter=0.5,
+    )
+    start = PartnerInput(key=partner_key(CLIENT_ID, None), memory=memory)
+    handle = await stack.env.client.start_workflow(
+        PartnerTokenWorkflow.run, start, id=partner_workflow_id(start.key), task_queue=stack.task_queue
+    )
+    await stack.env.sleep(timedelta(minutes=2))
+    assert (await stack.oauth.partner_token()).access_token
+    await stack.oauth.partner_stop()
     return await handle.fetch_history()
 
 
@@ -178,13 +206,14 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "company_pinned": company_pinned,
     "company_expired": company_expired,
     "partner_token": partner_token,
+    "partner_retry": partner_retry,
     "assertion_token": assertion_token,
     "magic_link": magic_link,
     "company_carried": company_carried,
     "partner_carried": partner_carried,
     "assertion_carried": assertion_carried,
 }
-"""History file stem -> the scenario that produces it (one per workflow type)."""
+"""History file stem -> the scenario that produces it (one or more per workflow type)."""
 
 
 async def record(name: str, env: WorkflowEnvironment) -> WorkflowHistory:
