@@ -23,15 +23,17 @@ EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "0") or "0")
 """Examples per machine for a long run; 0 (unset) keeps the CI profile."""
 
 
-def model_settings(examples: int, steps: int) -> settings:
-    """``examples`` derandomized examples of up to ``steps`` rules (CI), or ``MODEL_EXAMPLES`` random ones."""
+def model_settings(examples: int, steps: int, *, share: int = 1) -> settings:
+    """``examples`` derandomized examples of up to ``steps`` rules (CI), or ``MODEL_EXAMPLES // share``
+    random ones (at least ``examples``)."""
     common = {
         "stateful_step_count": steps,
         "deadline": None,
         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
     }
     if EXAMPLES:
-        return settings(max_examples=EXAMPLES, derandomize=False, **common)  # type: ignore[arg-type]
+        many = max(examples, EXAMPLES // share)
+        return settings(max_examples=many, derandomize=False, **common)  # type: ignore[arg-type]
     # No database in CI: a derandomized run is the same every time, and explicit examples keep old failures.
     return settings(
         max_examples=examples,
