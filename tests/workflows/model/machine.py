@@ -63,10 +63,11 @@ class ModelMachine(RuleBasedStateMachine, Generic[W]):
         else:
             self._each(lambda w: w.step(answer, lambda: w.report_401(rejected)))
 
-    @rule(seconds=st.sampled_from(["next wake", 1, 30, 600, 3000]), answer=ANSWERS)
+    @rule(seconds=st.sampled_from(["next wake", 1, 30, 600, 3000, 3600]), answer=ANSWERS)
     def time(self, seconds: str | int, answer: Answer) -> None:
-        """Time passes: to the next timer (a refresh, a retry, a deadline, a backoff) or by ``seconds``."""
-        now, wake = self.world.runtime.now, self.world.next_wake()
+        """Time passes: to the next timer (a refresh, a retry, a deadline, a backoff) or by ``seconds``.
+        The next wake is the original's: a twin that forgot a timer must not choose how long to wait."""
+        now, wake = self.worlds[0].runtime.now, self.worlds[0].next_wake()
         to = (wake or now) if isinstance(seconds, str) else now + timedelta(seconds=seconds)
         self._each(lambda w: w.step(answer, lambda: w.advance(to)))
 

@@ -95,3 +95,54 @@ def test_a_twin_that_continued_as_new_keeps_step_with_one_that_continues_on_its_
         state.holds()
         state.time(answer=Answer(kind="grant", lifetime=120, refresh="same"), seconds=600)
         state.holds()
+
+
+# -- found against deliberately broken variants of the kept-token core (issue 19's acceptance) -----------
+
+
+def test_a_retry_time_survives_continue_as_new() -> None:
+    """Variant (a), continue-as-new dropping the retry time: the twin forgot when to retry after a refresh
+    that failed for 15 minutes of 429s (long profile, 1500 random examples)."""
+    with replayed(CompanyModel) as state:
+        state.start(policy=RefreshPolicy.PROACTIVE, connected=True)
+        state.holds()
+        state.time(answer=Answer(kind="hold"), seconds="next wake")
+        state.holds()
+        state.time(answer=Answer(kind="rate_limited", retry_after=7), seconds=3000)
+        state.holds()
+        state.continue_as_new()
+        state.holds()
+        state.revoke(company="A")
+        state.holds()
+
+
+def test_a_caller_never_starts_a_second_refresh_beside_the_timers() -> None:
+    """Variant (b), refresh not single-flight: a caller refreshed while the keep-alive refresh was held."""
+    with replayed(CompanyModel) as state:
+        state.start(policy=RefreshPolicy.ON_DEMAND, connected=True)
+        state.holds()
+        state.time(answer=Answer(kind="hold"), seconds="next wake")
+        state.holds()
+        state.ask(answer=Answer(kind="invalid_grant", retry_after=7), min_ttl=0, rejected=None)
+        state.holds()
+
+
+def test_a_rotated_refresh_token_is_kept() -> None:
+    """Variant (c), a rotated refresh token not stored: the workflow kept the one the gateway retired."""
+    with replayed(CompanyModel) as state:
+        state.start(policy=RefreshPolicy.PROACTIVE, connected=True)
+        state.holds()
+        state.time(answer=Answer(kind="grant", lifetime=3600, refresh="rotate"), seconds="next wake")
+        state.holds()
+
+
+def test_a_rotation_after_a_lost_answer_is_kept() -> None:
+    """Variant (c) again: after a lost answer (no rotation), the next refresh rotated and the new refresh
+    token was not kept; the next refresh was refused and the consent dropped."""
+    with replayed(CompanyModel) as state:
+        state.start(policy=RefreshPolicy.PROACTIVE, connected=True)
+        state.holds()
+        state.time(answer=Answer(kind="lost", lifetime=3600, refresh="same"), seconds="next wake")
+        state.holds()
+        state.time(answer=Answer(kind="grant", lifetime=3600, refresh="rotate"), seconds=3000)
+        state.holds()

@@ -41,3 +41,43 @@ def test_a_401_report_to_an_assertion_cache_that_ended_starts_a_new_one() -> Non
         state.holds()
         state.ask(answer=Answer(kind="hold"), min_ttl=0, rejected=None)
         state.holds()
+
+
+# -- found against deliberately broken variants of the kept-token core (issue 19's acceptance) -----------
+
+
+def test_a_partner_tokens_retry_time_survives_continue_as_new() -> None:
+    """Variant (a), continue-as-new dropping the retry time: after a failed refresh, the twin did not retry
+    when asked to (CI profile)."""
+    with replayed(PartnerModel) as state:
+        state.start()
+        state.holds()
+        state.time(answer=Answer(kind="invalid_grant", retry_after=7), seconds="next wake")
+        state.holds()
+        state.continue_as_new()
+        state.holds()
+        state.operator(action="retry", answer=Answer(kind="grant", lifetime=3600, refresh="same"))
+        state.holds()
+
+
+def test_a_partner_caller_waits_for_the_grant_in_flight() -> None:
+    """Variant (b), refresh not single-flight: a restarted token's first grant was held and a caller started
+    a second one."""
+    with replayed(PartnerModel) as state:
+        state.start()
+        state.holds()
+        state.operator(action="stop", answer=Answer(kind="grant", lifetime=3600, refresh="same"))
+        state.holds()
+        state.ask(answer=Answer(kind="hold"), min_ttl=0, rejected=None)
+        state.holds()
+
+
+def test_two_assertion_callers_share_one_mint() -> None:
+    """Variant (b) again: two callers of an empty assertion cache each minted."""
+    with replayed(AssertionModel) as state:
+        state.start()
+        state.holds()
+        state.ask(answer=Answer(kind="hold"), min_ttl=0, rejected=None)
+        state.holds()
+        state.ask(answer=Answer(kind="hold"), min_ttl=0, rejected=None)
+        state.holds()
