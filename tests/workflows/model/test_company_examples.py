@@ -6,9 +6,9 @@ are as printed, in ``replayed`` (which tears the machine down even when a step f
 
 from __future__ import annotations
 
-from tests.workflows.model.gateway import Answer
-from tests.workflows.model.profiles import replayed
-from tests.workflows.model.test_company_model import CompanyModel
+from tests.support.model.company import CompanyModel
+from tests.support.model.gateway import Answer
+from tests.support.model.profiles import replayed
 from workflows.types.company import RefreshPolicy
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.workflows.model.gateway import Answer
-from tests.workflows.model.profiles import replayed
-from tests.workflows.model.test_partner_model import AssertionModel, PartnerModel
+from tests.support.model.gateway import Answer
+from tests.support.model.partner import AssertionModel, PartnerModel
+from tests.support.model.profiles import replayed
 
 
 def test_a_partner_token_that_continues_as_new_while_starting_waits_for_its_retry_time() -> None:

@@ -19,8 +19,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.testing import ActivityEnvironment
 
-from tests.workflows.model.gateway import CLIENT_SECRET, GATEWAY, Answer, FakeGateway
-from tests.workflows.model.runtime import ActivityCall, ModelRuntime
+from tests.support.model.gateway import CLIENT_SECRET, GATEWAY, Answer, FakeGateway
+from tests.support.model.runtime import ActivityCall, ModelRuntime
 from workflows.io.activities import TokenActivities
 from workflows.io.settings import Settings
 from workflows.types.activity import IssueStateInput, NotifyInput, NotifyResult

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
+from tests.support.model.gateway import Answer
 from tests.support.stack import Stack, make_stack
 from tests.support.temporal import fresh_task_queue
-from tests.workflows.model.gateway import Answer
 from workflows.schedule import RefreshTiming
 from workflows.types.company import CompanySettings
 

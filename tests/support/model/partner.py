@@ -1,11 +1,21 @@
-"""The partner-token and assertion-token workflows as the model drives them, with their invariants."""
+"""The partner-token and assertion-token workflows as the model drives them: invariants and machines."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from tests.workflows.model.world import World
-from workflows.assertion_tokens import AssertionTokenInput, AssertionTokenSettings, AssertionTokenWorkflow
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, precondition, rule
+
+from tests.support.model.gateway import Answer
+from tests.support.model.machine import ANSWERS, ModelMachine
+from tests.support.model.world import World
+from workflows.assertion_tokens import (
+    AssertionMemory,
+    AssertionTokenInput,
+    AssertionTokenSettings,
+    AssertionTokenWorkflow,
+)
 from workflows.partner import PartnerTokenWorkflow
 from workflows.schedule import RefreshTiming
 from workflows.types.company import RetryRequest
@@ -17,7 +27,7 @@ from workflows.types.partner import (
     StopPartnerToken,
 )
 
-__all__ = ["AssertionWorld", "PartnerWorld"]
+__all__ = ["AssertionModel", "AssertionWorld", "PartnerModel", "PartnerWorld"]
 
 SUBJECT = "urn:remote-api:company-manager:user:0b5a3c2e-1f4d-4e6a-9b7c-8d9e0f1a2b3c"
 
@@ -76,5 +86,55 @@ class AssertionWorld(World[AssertionTokenInput]):
     cls = AssertionTokenWorkflow
     restarts = True
 
+    @property
+    def workflow(self) -> AssertionTokenWorkflow:
+        wf: AssertionTokenWorkflow = self.wf
+        return wf
+
     def begin(self) -> None:
         self.start(AssertionTokenInput(subject=SUBJECT, settings=AssertionTokenSettings(idle_seconds=3600)))
+
+    def restarted_input(self) -> AssertionTokenInput:
+        """As ``AssertionTokenWorkflow.run`` builds it when carried forward."""
+        wf, start = self.workflow, self.start_input
+        assert start is not None
+        memory = wf._kept.memory_as(AssertionMemory, last_used=wf._last_used)
+        return dataclasses.replace(start, memory=memory)
+
+    def observed(self) -> tuple[object, ...]:
+        current = self.call(self.workflow.current_token) if self.running else None
+        mints = self.call(self.workflow.mints) if self.running else None
+        return current, mints, *super().observed()
+
+
+class PartnerModel(ModelMachine[PartnerWorld]):
+    """One partner token's workflow (and its twin right after a continue-as-new)."""
+
+    def can_ask(self) -> bool:
+        return True
+
+    @initialize()
+    def start(self) -> None:
+        self.worlds = [PartnerWorld()]
+        self.world.step(Answer(), self.world.begin)
+
+    @precondition(lambda self: self.world.running)
+    @rule(action=st.sampled_from(["retry", "retry", "stop"]), answer=ANSWERS)
+    def operator(self, action: str, answer: Answer) -> None:
+        """The operator asks for ``retry`` (after fixing a setting) or stops the token."""
+        if action == "stop":
+            self._each(lambda w: w.stop())
+        else:
+            self._each(lambda w: w.step(answer, w.retry))
+
+
+class AssertionModel(ModelMachine[AssertionWorld]):
+    """One subject's assertion-token cache."""
+
+    def can_ask(self) -> bool:
+        return True
+
+    @initialize()
+    def start(self) -> None:
+        self.worlds = [AssertionWorld()]
+        self.world.begin()

@@ -21,11 +21,11 @@ from temporalio import workflow
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from tests.workflows.model.activities import Ledger, ModelActivities
-from tests.workflows.model.gateway import CLIENT_SECRET, Answer, FakeGateway
-from tests.workflows.model.runtime import ContinuedAsNew, ModelRuntime
+from tests.support.model.activities import Ledger, ModelActivities
+from tests.support.model.gateway import CLIENT_SECRET, Answer, FakeGateway
+from tests.support.model.runtime import ContinuedAsNew, ModelRuntime
 from workflows.types.errors import ErrorType
-from workflows.types.kept_token import FreshnessRequest, token_digest
+from workflows.types.kept_token import CarryForward, FreshnessRequest, token_digest
 from workflows.types.tokens import TokenGrant
 
 __all__ = ["T0", "Ask", "World"]
@@ -206,6 +206,11 @@ class World(Generic[In]):
         if refused is not None:
             ask.outcome, ask.at = ("refused", str(refused)), self.runtime.now
             self.ledger.texts.append(str(refused))
+
+    def carry_forward(self) -> None:
+        """The signal ``remote-oauth rotate-keys`` sends: continue as new at the next safe point."""
+        self.call(self.wf.carry_forward, CarryForward())
+        self.settle()
 
     # -- time and the gateway ------------------------------------------------------------------------
 

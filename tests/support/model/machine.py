@@ -1,4 +1,5 @@
-"""The steps every workflow's model shares: callers asking, time passing, continue-as-new with a twin.
+"""The steps every workflow's model shares: callers asking, time passing, key rotation's carry-forward, and
+continue-as-new with a twin.
 
 A machine holds one world, and right after a ``continue_as_new`` step two: the original and a twin that
 continued as new from the memory the run carries. The next step runs in both and must end the same way
@@ -14,8 +15,8 @@ from typing import Generic, TypeVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tests.workflows.model.gateway import Answer, answers
-from tests.workflows.model.world import World
+from tests.support.model.gateway import Answer, answers
+from tests.support.model.world import World
 
 __all__ = ["ANSWERS", "ModelMachine"]
 
@@ -26,9 +27,6 @@ W = TypeVar("W", bound=World)  # type: ignore[type-arg]  # any workflow's world
 
 class ModelMachine(RuleBasedStateMachine, Generic[W]):
     """Steps and checks common to the company, partner and assertion models."""
-
-    continues_as_new = True
-    """Whether the workflow continues as new (the assertion cache does not)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,13 +69,19 @@ class ModelMachine(RuleBasedStateMachine, Generic[W]):
         to = (wake or now) if isinstance(seconds, str) else now + timedelta(seconds=seconds)
         self._each(lambda w: w.step(answer, lambda: w.advance(to)))
 
-    @precondition(lambda self: self.continues_as_new and len(self.worlds) == 1 and self.world.quiet)
+    @precondition(lambda self: len(self.worlds) == 1 and self.world.quiet)
     @rule()
     def continue_as_new(self) -> None:
         """Continue as new now: a twin starts from the memory the run would carry. Only where the run loop
         could (no handler running, no grant in flight): a run continues as new from its loop."""
         world = self.world
         self.worlds = [world, world.twin(world.restarted_input())]
+
+    @precondition(lambda self: self.world.running)
+    @rule()
+    def carry_forward(self) -> None:
+        """Key rotation asks the workflow to continue as new at its next safe point (its own path)."""
+        self._each(lambda w: w.carry_forward())
 
     @invariant()
     def holds(self) -> None:

@@ -1,4 +1,4 @@
-"""The company workflow as the model drives it: consent through browsers, and the company's invariants.
+"""The company workflow as the model drives it: consent through browsers, its invariants, and its machine.
 
 The browser binding is the web app's (``ConnectKeys.is_bound`` on the cookie its connect page set), checked
 before a callback reaches the workflow, as ``worker/web.py`` does.
@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.workflows.model.gateway import COMPANIES
-from tests.workflows.model.world import World
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, precondition, rule
+
+from tests.support.model.gateway import COMPANIES, Answer
+from tests.support.model.machine import ANSWERS, ModelMachine
+from tests.support.model.world import World
 from workflows.company import CompanyConsentWorkflow
 from workflows.io.connect_session import ConnectKeys
 from workflows.schedule import RefreshTiming
@@ -25,7 +29,7 @@ from workflows.types.company import (
     RetryRequest,
 )
 
-__all__ = ["REF", "CompanyWorld", "company_settings"]
+__all__ = ["REF", "CompanyModel", "CompanyWorld", "company_settings"]
 
 REF = "acme"
 KEYS = ConnectKeys.parse("model-connect-key-0123456789abcdef")
@@ -185,3 +189,57 @@ class CompanyWorld(World[CompanyInput]):
         status = self.status() if self.wf is not None and self.ended is None else None
         current = self.call(self.workflow.current_token) if status is not None else None
         return status, current, *super().observed()
+
+
+# Weighted towards the admin of company A approving in their own browser, so most examples get a token.
+BROWSERS = st.sampled_from(["admin", "admin", "admin", "stranger"])
+COMPANY = st.sampled_from(["A", "A", "A", "B"])
+MOSTLY = st.sampled_from([True, True, True, False])
+PARTNER = st.sampled_from(
+    [
+        *("onboard", "onboard", "onboard pinned to A", "onboard pinned to B", "onboard renewing"),
+        *("retry", "retry", "offboard"),
+    ]
+)
+
+
+class CompanyModel(ModelMachine[CompanyWorld]):
+    """One company workflow (and, right after a continue-as-new, its twin) driven step by step."""
+
+    @initialize(policy=st.sampled_from(list(RefreshPolicy)), connected=MOSTLY)
+    def start(self, policy: RefreshPolicy, connected: bool) -> None:
+        """Most examples start with company A connected (its admin approved, the code exchanged)."""
+        self.worlds = [CompanyWorld()]
+        self.world.begin(company_settings(policy))
+        if connected:
+            self.world.step(Answer(), lambda: self.world.approve("admin", "A", deny=False, back=True))
+
+    @rule(action=PARTNER, answer=ANSWERS)
+    def partner(self, action: str, answer: Answer) -> None:
+        """The partner onboards the ref (pinned to a company, or renewing its link), asks a misconfigured
+        company to ``retry``, or offboards it."""
+        if action == "retry" and self.world.running:
+            self._each(lambda w: w.step(answer, w.retry))
+        elif action == "offboard" and self.world.running:
+            self._each(lambda w: w.offboard())
+        elif action.startswith("onboard"):
+            pin = {"onboard pinned to A": "A", "onboard pinned to B": "B"}.get(action)
+            self._each(lambda w: w.step(answer, lambda: w.onboard(pin, renew=action == "onboard renewing")))
+
+    @precondition(lambda self: self.world.running)
+    @rule(browser=BROWSERS, company=COMPANY, approve=MOSTLY, back=MOSTLY, answer=ANSWERS)
+    def consent(self, browser: str, company: str, approve: bool, back: bool, answer: Answer) -> None:
+        """An admin approves (or denies) in ``browser``; ``back``: the redirect reaches the partner at once."""
+        self._each(lambda w: w.step(answer, lambda: w.approve(browser, company, not approve, back=back)))
+
+    @precondition(lambda self: self.world.running and self.world.consent.callbacks)
+    @rule(which=st.integers(0, 3), browser=st.sampled_from(["same", "other"]), answer=ANSWERS)
+    def deliver(self, which: int, browser: str, answer: Answer) -> None:
+        """An earlier callback arrives (again, late, or from the other browser)."""
+        self._each(lambda w: w.step(answer, lambda: w.deliver(which, browser)))
+
+    @precondition(lambda self: self.world.running)
+    @rule(company=st.sampled_from(["A", "B"]))
+    def revoke(self, company: str) -> None:
+        """The company withdraws its consent at Remote."""
+        self._each(lambda w: w.gateway.revoke(company))

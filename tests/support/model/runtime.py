@@ -19,6 +19,7 @@ from random import Random
 from typing import Any, NoReturn, cast
 
 from temporalio import workflow
+from temporalio.common import MetricMeter
 
 __all__ = ["ActivityCall", "ContinuedAsNew", "ModelRuntime"]
 
@@ -125,6 +126,9 @@ class ModelRuntime(workflow._Runtime):
 
     def workflow_is_continue_as_new_suggested(self) -> bool:
         return self.suggest_continue_as_new
+
+    def workflow_metric_meter(self) -> MetricMeter:
+        return MetricMeter.noop
 
     def workflow_is_replaying(self) -> bool:
         return False
