@@ -26,6 +26,8 @@ from sandbox.config import SandboxConfig
 from workflows.company import CompanyConsentWorkflow
 from workflows.io.codec import Keyring, generate_key
 from workflows.types.company import FreshnessRequest, Phase, company_workflow_id
+from workflows.types.kept_token import token_digest
+from workflows.types.tokens import TokenGrant
 
 __all__ = ["Outcome", "kill_storm", "lost_responses", "outage", "run_chaos", "two_workers"]
 
@@ -88,12 +90,20 @@ async def _connect(stack: Stack, refs: list[str]) -> None:
         raise RuntimeError(f"{len(failures)} companies did not connect: {failures[0]!r}")
 
 
-async def _storm(stack: Stack, refs: list[str]) -> int:
-    """Every company refreshes at once (through the update callers use); returns how many calls failed."""
-    forced = FreshnessRequest(min_ttl_seconds=float(stack.sandbox.store.config.token_ttl + 60))
-    results = await asyncio.gather(
-        *(stack.oauth._ensure_fresh(ref, forced) for ref in refs), return_exceptions=True
-    )
+async def _storm(stack: Stack, refs: list[str], seen: dict[str, object]) -> int:
+    """Every company refreshes at once (a 401 report for the token it last handed out, through the update
+    callers use); returns how many calls failed. ``seen`` keeps each company's latest token across storms."""
+
+    async def force(ref: str) -> None:
+        token = seen.get(ref)
+        if not isinstance(token, TokenGrant):
+            token = seen[ref] = await _current_token(stack.client, ref)
+        request = FreshnessRequest(
+            rejected_token_sha256=token_digest(token) if isinstance(token, TokenGrant) else None
+        )
+        seen[ref] = await stack.oauth._ensure_fresh(ref, request)
+
+    results = await asyncio.gather(*(force(ref) for ref in refs), return_exceptions=True)
     return sum(1 for result in results if isinstance(result, BaseException))
 
 
@@ -152,11 +162,12 @@ async def kill_storm(
                 await _connect(stack, refs)
                 deadline = time.monotonic() + storm_seconds
                 rounds = failed_calls = kills = 0
+                seen: dict[str, object] = {}
 
                 async def storms() -> None:
                     nonlocal rounds, failed_calls
                     while time.monotonic() < deadline:
-                        failed_calls += await _storm(stack, refs)
+                        failed_calls += await _storm(stack, refs, seen)
                         rounds += 1
 
                 storming = asyncio.create_task(storms())
@@ -196,7 +207,7 @@ async def two_workers(server: WorkflowEnvironment, keys: str, *, companies: int)
                 await _connect(stack, refs)
                 store = stack.sandbox.store
                 before = store.token_requests["refresh_token"]
-                storm = asyncio.create_task(_storm(stack, refs))
+                storm = asyncio.create_task(_storm(stack, refs, {}))
                 for _ in range(1000):  # kill once the storm reached the gateway (at most 20 s)
                     if store.token_requests["refresh_token"] > before or storm.done():
                         break
@@ -246,7 +257,7 @@ async def lost_responses(server: WorkflowEnvironment, *, companies: int, rotatio
         await _connect(stack, refs)
         fault = {"kind": "commit_then_drop", "fraction": 1 / 3, "grant_type": "refresh_token"}
         (await stack.http.post("/sandbox/faults", json=fault)).raise_for_status()
-        failed = await _storm(stack, refs)
+        failed = await _storm(stack, refs, {})
         fired = sum(int(item["fired"]) for item in stack.sandbox.store.faults.describe())
         detail = f"refresh rotation {rotation}, {fired} refresh answers dropped after commit, {failed} update calls failed"
         return await _outcome(stack, refs, f"{companies} companies, lost responses", started, detail)

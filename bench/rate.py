@@ -22,6 +22,7 @@ from bench.stack import Stack, dev_server, running_stack, unlimited_sandbox
 from worker.runner import running_workers
 from workflows.io.codec import Keyring, generate_key
 from workflows.types.company import CompanySettings, FreshnessRequest
+from workflows.types.kept_token import token_digest
 
 __all__ = ["RateResult", "fleet_rate", "run_rate"]
 
@@ -119,14 +120,15 @@ async def fleet_rate(
             running_workers(second, stack.settings, opts),
         ):
             refs = [f"rate-{uuid.uuid4().hex[:16]}" for _ in range(companies)]
-            forced = FreshnessRequest(min_ttl_seconds=float(sandbox.store.config.token_ttl + 60))
             times: list[float] = []
             stop = asyncio.Event()
             sampler = asyncio.create_task(_sample(stack, times, stop))
 
             async def lifecycle(ref: str) -> None:
                 await stack.connect(ref)
-                await oauth._ensure_fresh(ref, forced)  # a forced refresh: one more token request
+                # A forced refresh (a 401 report for the token): one more token request.
+                rejected = token_digest(await oauth.token(ref))
+                await oauth._ensure_fresh(ref, FreshnessRequest(rejected_token_sha256=rejected))
 
             try:
                 async with asyncio.timeout(seconds):

@@ -23,6 +23,8 @@ from sandbox.contract import load_contract
 from workflows.io.activities import TokenActivities
 from workflows.types.activity import ExchangeCodeInput
 from workflows.types.company import Callback, FreshnessRequest
+from workflows.types.kept_token import token_digest
+from workflows.types.tokens import TokenGrant
 
 SPEC = load_contract()
 """Paths and methods as the specs in openapi/ put them (never hard-coded: a spec bump moves them)."""
@@ -197,17 +199,18 @@ async def throughput(stack: Stack, count: int) -> list[Figure]:
     refs = [f"bench-{uuid.uuid4().hex[:16]}" for _ in range(count)]
     callbacks = [await stack.approve(await stack.oauth.onboard(ref)) for ref in refs]
 
+    tokens: dict[str, TokenGrant] = {}
+
     async def consent(callback: Callback, ref: str) -> None:
         await stack.oauth.complete_consent(callback)
-        await stack.oauth.token(ref)
+        tokens[ref] = await stack.oauth.token(ref)
 
     onboard_rate = await _per_second(
         count, [functools.partial(consent, c, r) for c, r in zip(callbacks, refs, strict=True)]
     )
     before = stack.token_requests()
-    # min_ttl beyond the token's lifetime: every company must refresh, through the update a caller uses.
-    forced = FreshnessRequest(min_ttl_seconds=float(stack.sandbox.store.config.token_ttl + 60))
-    storm = [functools.partial(_refresh, stack, r, forced) for r in refs]
+    # A 401 report for every company's token: each must refresh, through the update a caller uses.
+    storm = [functools.partial(_refresh, stack, r, _rejected(tokens[r])) for r in refs]
     storm_rate = await _per_second(count, storm)
     refreshed = stack.token_requests() - before
     return [
@@ -223,6 +226,12 @@ async def throughput(stack: Stack, count: int) -> list[Figure]:
             note=f"{refreshed} refresh requests reached the sandbox",
         ),
     ]
+
+
+def _rejected(token: TokenGrant) -> FreshnessRequest:
+    """What a caller sends after a 401 for ``token``: the one request that always refreshes a current token
+    (asking for more ``min_ttl`` than tokens live is refused after the refresh)."""
+    return FreshnessRequest(rejected_token_sha256=token_digest(token))
 
 
 async def _refresh(stack: Stack, ref: str, request: FreshnessRequest) -> None:

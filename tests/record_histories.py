@@ -23,20 +23,35 @@ from worker.temporal import test_server_binary
 from workflows.assertion_tokens import assertion_workflow_id
 from workflows.io.codec import Keyring
 from workflows.magic_link import MagicLinkRequest, MagicLinkWorkflow
+from workflows.partner import PartnerTokenWorkflow
 from workflows.types.activity import MagicLinkInput
-from workflows.types.company import Callback, Phase, company_workflow_id
+from workflows.types.company import Callback, FreshnessRequest, Phase, company_workflow_id
+from workflows.types.errors import ErrorType, NotReadyError
 from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward
-from workflows.types.partner import partner_key, partner_workflow_id
+from workflows.types.partner import (
+    PartnerInput,
+    PartnerMemory,
+    PartnerPhase,
+    partner_key,
+    partner_workflow_id,
+)
 
 HISTORIES = Path(__file__).parent / "histories"
 
 
 async def company_lifecycle(stack: Stack) -> WorkflowHistory:
-    """Consent, refreshes, a forced refresh, revocation, re-consent after a denial, offboarding."""
+    """Consent, refreshes, a forced refresh refused for asking more than tokens live, revocation,
+    re-consent after a denial, offboarding."""
     link = await stack.oauth.onboard("replay")
     await stack.oauth.complete_consent(await stack.approve(link))
     await stack.env.sleep(timedelta(hours=2, minutes=5))
     await stack.oauth.token("replay", min_ttl=TTL + 60)
+    refused = None
+    try:  # straight to the update: asking more than the gateway's tokens live is refused after the refresh
+        await stack.oauth._ensure_fresh("replay", FreshnessRequest(min_ttl_seconds=TTL + 60))
+    except NotReadyError as err:
+        refused = err.kind
+    assert refused == ErrorType.TOKEN_UNAVAILABLE, refused
     status = await stack.oauth.status("replay")
     await stack.http.post(f"/sandbox/companies/{status.company_id}/revoke", json={})
     await stack.env.sleep(timedelta(hours=1, minutes=5))
@@ -84,6 +99,27 @@ async def partner_token(stack: Stack) -> WorkflowHistory:
     assert first.access_token
     await oauth.partner_stop()
     handle = stack.env.client.get_workflow_handle(partner_workflow_id(partner_key(CLIENT_ID, None)))
+    return await handle.fetch_history()
+
+
+async def partner_retry(stack: Stack) -> WorkflowHistory:
+    """A partner token's run continued as new after its first grant failed: it waits for the retry time it
+    carried, then grants (the token answers a caller), and is stopped."""
+    now = await stack.env.get_current_time()
+    memory = PartnerMemory(
+        phase=PartnerPhase.STARTING,
+        retry_at=now + timedelta(minutes=1),
+        last_error="refresh token request: the gateway answered HTTP 503",
+        last_error_type=ErrorType.SERVER_ERROR,
+        jitter=0.5,
+    )
+    start = PartnerInput(key=partner_key(CLIENT_ID, None), memory=memory)
+    handle = await stack.env.client.start_workflow(
+        PartnerTokenWorkflow.run, start, id=partner_workflow_id(start.key), task_queue=stack.task_queue
+    )
+    await stack.env.sleep(timedelta(minutes=2))
+    assert (await stack.oauth.partner_token()).access_token
+    await stack.oauth.partner_stop()
     return await handle.fetch_history()
 
 
@@ -170,13 +206,14 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "company_pinned": company_pinned,
     "company_expired": company_expired,
     "partner_token": partner_token,
+    "partner_retry": partner_retry,
     "assertion_token": assertion_token,
     "magic_link": magic_link,
     "company_carried": company_carried,
     "partner_carried": partner_carried,
     "assertion_carried": assertion_carried,
 }
-"""History file stem -> the scenario that produces it (one per workflow type)."""
+"""History file stem -> the scenario that produces it (one or more per workflow type)."""
 
 
 async def record(name: str, env: WorkflowEnvironment) -> WorkflowHistory:

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from workflows.kept_token import KeptToken, SingleFlight
-from workflows.types.errors import ErrorType
 from workflows.types.kept_token import (
     CARRY_FORWARD_SIGNAL,
     CarryForward,
@@ -27,6 +25,7 @@ from workflows.types.kept_token import (
     KeptTokenMemory,
     attempt,
     check_min_ttl,
+    unavailable,
 )
 from workflows.types.tokens import TokenGrant
 
@@ -122,9 +121,9 @@ class AssertionTokenWorkflow:
             # A mint that finished while this caller waited for the lock answers it too.
             if first and self._kept.needs_refresh(request, workflow.now()):
                 await self._mint()
-            token = self._kept.usable(workflow.now())
-            if token is None:
-                raise ApplicationError("no assertion token could be minted", type=ErrorType.TOKEN_UNAVAILABLE)
+            token = self._kept.handout(request, workflow.now())
+            if isinstance(token, str):
+                raise unavailable(f"assertion token: {token}")
             return token
 
     @ensure_fresh.validator

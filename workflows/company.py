@@ -131,11 +131,9 @@ class CompanyConsentWorkflow(CompanyTransitions):
                 await self._refresh()
             if self._kept.token is None or not self._phase.has_token:
                 raise unavailable(self._unavailable_reason())
-            token = self._kept.usable(workflow.now())
-            if token is None:
-                raise unavailable(
-                    f"token expired and refresh is failing ({self._kept.last_error}); retrying on its own"
-                )
+            token = self._kept.handout(request, workflow.now())
+            if isinstance(token, str):
+                raise unavailable(f"company {self._ref}: {token}")
             return token
 
     @ensure_fresh.validator

@@ -94,6 +94,31 @@ class KeptToken:
         token = self.token
         return token if token is not None and token.expires_at > now else None
 
+    def handout(self, request: FreshnessRequest, now: datetime) -> TokenGrant | str:
+        """The token to hand out for ``request`` at ``now``, or why there is none and what to do next.
+
+        Only a token that is unexpired, is not the one the caller saw rejected, and has the
+        ``min_ttl_seconds`` asked is handed out: a caller never gets less than it asked for, it gets a
+        reason (which each workflow raises as ``TokenUnavailable``).
+        """
+        token = self.usable(now)
+        failing = f"the last refresh failed ({self.last_error}) and is retried on its own"
+        if token is None:
+            return f"no unexpired token: {failing if self.last_error else 'none was granted yet'}; ask again later"
+        if answers(token, request, now):
+            return token
+        if request.rejected_token_sha256 is not None:
+            return f"the token the caller saw rejected is still the only one: {failing}; ask again later"
+        asked = request.min_ttl_seconds
+        if self.last_error is not None:
+            left = token.ttl(now).total_seconds()
+            return f"the token has {left:.0f} s left, less than the {asked:g} s asked: {failing}; ask again later"
+        lifetime = (token.expires_at - token.issued_at).total_seconds()
+        return (
+            f"the gateway issues tokens that live {lifetime:.0f} s, less than the {asked:g} s asked: "
+            "ask for a shorter min_ttl_seconds"
+        )
+
     def refresh_at(self, timing: RefreshTiming) -> datetime | None:
         """When the proactive timer refreshes the token (None without a token)."""
         token = self.token

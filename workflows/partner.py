@@ -39,6 +39,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types.activity import ClientCredentialsInput
 
 
+_RETRY_CARRIED_PATCH = "partner-retry-carried"
+"""Marks runs that, continued as new while still starting, wait for the carried retry time."""
+
+
 @workflow.defn(name="PartnerToken")
 class PartnerTokenWorkflow:
     """Keeps one partner-scoped token fresh, for years, with bounded history."""
@@ -57,8 +61,13 @@ class PartnerTokenWorkflow:
     @workflow.run
     async def run(self, start: PartnerInput) -> PartnerStatus:
         async with self._flight.lock:
-            # An ensure_fresh that ran first (update-with-start order) may have tried already.
-            if self._flight.landed == 0 and self._phase is PartnerPhase.STARTING:
+            # An ensure_fresh that ran first (update-with-start order) may have tried already; a run that
+            # continued as new after a failed first grant waits for its carried retry time instead.
+            if (
+                self._flight.landed == 0
+                and self._phase is PartnerPhase.STARTING
+                and not self._retry_carried()
+            ):
                 await self._grant()
         while True:
             # A stop or retry signalled with carry_forward is handled first: the next run would not see it.
@@ -93,9 +102,11 @@ class PartnerTokenWorkflow:
             # A grant that ended while this caller waited for the lock answers it too, failed or not.
             if first and self._phase is not PartnerPhase.MISCONFIGURED and self._needs_grant(request):
                 await self._grant()
-            token = self._kept.usable(workflow.now()) if self._phase.has_token else None
-            if token is None:
+            if not self._phase.has_token or self._kept.token is None:
                 raise unavailable(self._unavailable())
+            token = self._kept.handout(request, workflow.now())
+            if isinstance(token, str):
+                raise unavailable(f"partner token {self._key}: {token}")
             return token
 
     @ensure_fresh.validator
@@ -174,6 +185,10 @@ class PartnerTokenWorkflow:
         self._rearm = True
 
     # -- decisions -----------------------------------------------------------------------------------
+
+    def _retry_carried(self) -> bool:
+        """The previous run's first grant failed and it set a retry time (histories before: grant at once)."""
+        return self._kept.retry_at is not None and workflow.patched(_RETRY_CARRIED_PATCH)
 
     def _needs_grant(self, request: FreshnessRequest) -> bool:
         """No token yet, or the kept one does not answer ``request``."""
