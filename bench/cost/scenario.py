@@ -101,6 +101,9 @@ async def action_figures(cycles: int, onboardings: int) -> list[Figure]:
                     await stack.oauth.token(ref, min_ttl=3600 + 60)  # stale for this read: one refresh
 
             onboarding = await _between(meter, onboardings, onboard_all)
+            # Longer tokens from now on: each read's refresh brings one that answers it (a token shorter
+            # than the min_ttl asked is refused after the refresh, never handed out).
+            (await stack.http.post("/sandbox/settings", json={"token_ttl": 7200})).raise_for_status()
             on_read = await _between(meter, onboardings, read_all)
         async with _stack(env, SHORT_TTL, proactive) as stack:
             await stack.connect("cycling")

@@ -85,6 +85,12 @@ async def observed(
         yield Observed(stack, recorder, spans)
 
 
+async def longer_tokens(stack: Stack) -> None:
+    """The sandbox issues tokens twice as long from now on, so asking for TTL + 60 s refreshes a token once
+    and the new one answers (a token shorter than asked is refused, never handed out)."""
+    (await stack.http.post("/sandbox/settings", json={"token_ttl": 2 * TTL})).raise_for_status()
+
+
 def chain(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[str]:
     """The names from ``span`` up to its root."""
     names = [span.name]
@@ -99,8 +105,9 @@ async def test_token_traces_through_the_update_to_the_refresh_and_its_http_call(
     the refresh activity, to the POST to the token endpoint (with nothing but its method, path and status)."""
     stack = observed.stack
     await stack.connect("traced")
+    await longer_tokens(stack)
     observed.spans.clear()
-    await stack.oauth.token("traced", min_ttl=TTL + 60)  # longer than any token lives: a refresh
+    await stack.oauth.token("traced", min_ttl=TTL + 60)  # longer than the token has: a refresh
     finished = observed.spans.get_finished_spans()
     by_id = {span.context.span_id: span for span in finished}
     (http,) = [span for span in finished if span.name == "POST /oauth2/token"]
@@ -127,6 +134,7 @@ async def test_a_refresh_records_its_grant_latency_and_lead_time(observed: Obser
     the company's settings), one ok refresh grant, one timed POST."""
     stack, recorder = observed.stack, observed.recorder
     await stack.connect("measured")
+    await longer_tokens(stack)
     recorder.read().clear()
     await stack.oauth.token("measured", min_ttl=TTL + 60)
     (lead,) = recorder.of(REFRESH_LEAD_TIME, policy="proactive")
@@ -174,6 +182,7 @@ async def test_no_secret_reaches_a_span_or_a_metric_label(observed: Observed) ->
     callback = await stack.approve(link)
     await stack.oauth.complete_consent(callback)
     first = await stack.oauth.token("scanned")
+    await longer_tokens(stack)
     second = await stack.oauth.token("scanned", min_ttl=TTL + 60)
     secrets = {
         callback.code,

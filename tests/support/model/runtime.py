@@ -1,7 +1,7 @@
 """A workflow runtime of our own, so the real workflow classes run in-process with no Temporal server.
 
-Temporal's Python SDK reaches its runtime through ``temporalio.workflow._Runtime.current()`` (the running
-event loop's attribute). ``ModelRuntime`` implements the part our workflows use (time, random, timers and
+Temporal's Python SDK reaches its runtime through ``temporalio.workflow._Runtime.current()`` (an attribute of
+the running event loop, here a property that activity tasks do not see). ``ModelRuntime`` implements the part our workflows use (time, random, timers and
 conditions, activities, search attributes, patches, continue-as-new, handler bookkeeping) on a clock that
 moves only when the model says so; anything else fails loudly. This is the SDK's internal extension point
 (pinned by the lock file): when an SDK bump changes it, this module is the one to adapt.
@@ -10,6 +10,7 @@ moves only when the model says so; anything else fails loudly. This is the SDK's
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import itertools
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ from typing import Any, NoReturn, cast
 from temporalio import workflow
 from temporalio.common import MetricMeter
 
-__all__ = ["ActivityCall", "ContinuedAsNew", "ModelRuntime"]
+__all__ = ["ActivityCall", "ContinuedAsNew", "ModelLoop", "ModelRuntime"]
 
 
 class ContinuedAsNew(Exception):
@@ -61,7 +62,7 @@ class _Info:
 class ModelRuntime(workflow._Runtime):
     """Time, randomness, timers and activities of one workflow, driven by a test."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, now: datetime, *, seed: int) -> None:
+    def __init__(self, loop: ModelLoop, now: datetime, *, seed: int) -> None:
         super().__init__()
         self.loop = loop
         self.now = now
@@ -76,7 +77,7 @@ class ModelRuntime(workflow._Runtime):
         self._timers: list[_Timer] = []
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._seq = itertools.count()
-        workflow._Runtime.set_on_loop(loop, self)
+        loop.model_runtime = self
 
     # -- what the model drives -----------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class ModelRuntime(workflow._Runtime):
 
     def workflow_start_activity(self, activity: Any, *args: Any, **options: Any) -> Any:
         call = ActivityCall(name=activity.__name__, arg=args[0], options=options)
-        return self.loop.create_task(_awaited(self.start_activity(call)))
+        return self.loop.create_task(_as_activity(self.start_activity(call)))
 
     async def workflow_wait_condition(
         self,
@@ -184,7 +185,27 @@ async def _no_activities(call: ActivityCall) -> Any:
     raise AssertionError(f"no activities here: {call.name}")
 
 
-async def _awaited(result: Awaitable[Any]) -> Any:
+_IN_ACTIVITY = contextvars.ContextVar("model_in_activity", default=False)
+"""True in the tasks that run an activity (and the tasks they start): on the workflow's loop, not its code."""
+
+
+class ModelLoop(asyncio.SelectorEventLoop):
+    """An event loop whose workflow runtime only workflow code sees: an activity running on it is not in a
+    workflow (``workflow.in_workflow()`` is False there, as in a real worker's activity)."""
+
+    model_runtime: ModelRuntime | None = None
+
+
+def _runtime_of(loop: ModelLoop) -> ModelRuntime | None:
+    return None if _IN_ACTIVITY.get() else loop.model_runtime
+
+
+# The attribute the SDK reads (``_Runtime.maybe_current``), answered per task instead of per loop.
+setattr(ModelLoop, "__temporal_workflow_runtime", property(_runtime_of))
+
+
+async def _as_activity(result: Awaitable[Any]) -> Any:
+    _IN_ACTIVITY.set(True)
     return await result
 
 

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Self, TypeVar, cast
 
-from temporalio import workflow
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from tests.support.model.activities import Ledger, ModelActivities
 from tests.support.model.gateway import CLIENT_SECRET, Answer, FakeGateway
-from tests.support.model.runtime import ContinuedAsNew, ModelRuntime
+from tests.support.model.runtime import ContinuedAsNew, ModelLoop, ModelRuntime
 from workflows.types.errors import ErrorType
 from workflows.types.kept_token import CarryForward, FreshnessRequest, token_digest
 from workflows.types.tokens import TokenGrant
@@ -63,7 +62,7 @@ class World(Generic[In]):
         gateway: FakeGateway | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = ModelLoop()
         self.gateway = gateway or FakeGateway()
         self.ledger = ledger or Ledger()
         # Abstract only to mypy: the methods our workflows never call are filled in when runtime.py loads.
@@ -281,7 +280,7 @@ class World(Generic[In]):
             await self.acts.http.aclose()
 
         self.loop.run_until_complete(stop())
-        workflow._Runtime.set_on_loop(self.loop, None)
+        self.loop.model_runtime = None
         self.loop.close()
 
 
