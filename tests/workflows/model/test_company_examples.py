@@ -146,3 +146,33 @@ def test_a_rotation_after_a_lost_answer_is_kept() -> None:
         state.holds()
         state.time(answer=Answer(kind="grant", lifetime=3600, refresh="rotate"), seconds=3000)
         state.holds()
+
+
+def test_a_retry_time_after_a_lost_answer_survives_continue_as_new() -> None:
+    """Variant (a) again, on the final model (CI profile): a held refresh answered by 15 minutes of lost
+    answers set a retry time; the twin that continued as new forgot it."""
+    with replayed(CompanyModel) as state:
+        state.start(policy=RefreshPolicy.PROACTIVE, connected=True)
+        state.holds()
+        state.time(answer=Answer(kind="hold"), seconds=3000)
+        state.holds()
+        state.time(answer=Answer(kind="lost", lifetime=3600, refresh="same"), seconds=600)
+        state.holds()
+        state.continue_as_new()
+        state.holds()
+        state.revoke(company="A")
+        state.holds()
+
+
+def test_a_caller_waits_for_the_held_timer_refresh_after_a_revocation() -> None:
+    """Variant (b) again, on the final model: the timer's refresh was held, the company revoked its consent,
+    and a caller asking for 1000 s started a second refresh beside it."""
+    with replayed(CompanyModel) as state:
+        state.start(policy=RefreshPolicy.PROACTIVE, connected=True)
+        state.holds()
+        state.time(answer=Answer(kind="hold"), seconds="next wake")
+        state.holds()
+        state.revoke(company="A")
+        state.holds()
+        state.ask(answer=Answer(kind="grant", lifetime=3600, refresh="same"), min_ttl=1000, rejected=None)
+        state.holds()

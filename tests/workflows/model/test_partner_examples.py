@@ -81,3 +81,26 @@ def test_two_assertion_callers_share_one_mint() -> None:
         state.holds()
         state.ask(answer=Answer(kind="hold"), min_ttl=0, rejected=None)
         state.holds()
+
+
+def test_a_partner_caller_waits_for_the_timer_grant_retrying_a_lost_answer() -> None:
+    """Variant (b) again, on the final model: the timer's grant was retrying after a lost answer and a
+    caller asking for 1000 s started a second one."""
+    with replayed(PartnerModel) as state:
+        state.start()
+        state.holds()
+        state.time(answer=Answer(kind="lost", lifetime=3600, refresh="same"), seconds="next wake")
+        state.holds()
+        state.ask(answer=Answer(kind="invalid_grant", retry_after=7), min_ttl=1000, rejected=None)
+        state.holds()
+
+
+def test_an_assertion_caller_waits_for_the_held_mint() -> None:
+    """Variant (b) again, on the final model: a second caller minted beside a held mint."""
+    with replayed(AssertionModel) as state:
+        state.start()
+        state.holds()
+        state.ask(answer=Answer(kind="hold"), min_ttl=0, rejected=None)
+        state.holds()
+        state.ask(answer=Answer(kind="invalid_grant", retry_after=7), min_ttl=0, rejected=None)
+        state.holds()
