@@ -8,6 +8,7 @@ does, ``company_state`` what the company knows, ``kept_token`` how its token is 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio import workflow
@@ -25,6 +26,14 @@ from workflows.types.company import (
     Offboard,
     Phase,
     RetryRequest,
+)
+from workflows.types.connection import (
+    NarrowRequest,
+    ReconnectRequest,
+    check_scope,
+    invalid_input,
+    scope_within,
+    validate_metadata,
 )
 from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward, check_min_ttl, unavailable
 from workflows.types.tokens import TokenGrant
@@ -81,11 +90,13 @@ class CompanyConsentWorkflow(CompanyTransitions):
             if request.company_id is not None and self._company_id is None:
                 self._company_id = request.company_id
                 self._publish()
+            if request.metadata is not None:
+                self._metadata = dict(request.metadata)
             if self._phase.wants_consent:
                 expired = self._pending is None or workflow.now() >= self._pending.expires_at
                 if expired or request.renew:
                     await self._issue_link()
-            pending = self._pending if self._phase.wants_consent else None
+            pending = self._open_consent()
             return ConnectLink(
                 phase=self._phase,
                 authorize_url=pending.authorize_url if pending else None,
@@ -102,6 +113,65 @@ class CompanyConsentWorkflow(CompanyTransitions):
                 f"this ref is already bound to Remote company {self._company_id}; it cannot be pinned to {pin} "
                 "(offboard it first if the ref really changes company)"
             )
+        if request.metadata is not None:
+            try:
+                validate_metadata(request.metadata)
+            except ValueError as err:
+                raise invalid_input(err) from None
+
+    @workflow.update
+    async def reconnect(self, request: ReconnectRequest) -> ConnectLink:
+        """A new consent link for a connected company (new scopes, another admin); the token stays in use."""
+        async with self._flight.lock:
+            if not self._phase.has_token:
+                raise unavailable(
+                    f"company {self._ref} is {self._phase}: reconnect needs a connected company"
+                )
+            link = await self._new_link(request.scope or self._settings.scope)
+            self._reconnect = dataclasses.replace(link, scope=request.scope)
+            return ConnectLink(self._phase, link.authorize_url, link.expires_at)
+
+    @reconnect.validator
+    def _validate_reconnect(self, request: ReconnectRequest) -> None:
+        if request.scope is not None:
+            try:
+                check_scope(request.scope)
+            except ValueError as err:
+                raise invalid_input(err) from None
+        if self._offboard is not None or not self._phase.has_token:
+            raise unavailable(
+                f"company {self._ref} is {self._phase}: reconnect is for a connected company "
+                "(onboard gives a company waiting for consent its link)"
+            )
+
+    @workflow.update
+    async def narrow_scope(self, request: NarrowRequest) -> CompanyStatus:
+        """Narrow the token's scopes through a refresh (RFC 6749 section 6): no admin, no new consent."""
+        async with self._flight.lock:
+            before = self._settings
+            self._settings = dataclasses.replace(before, scope=request.scope, refresh_scope=request.scope)
+            if not await self._refresh():
+                self._settings = before
+                raise unavailable(f"company {self._ref}: narrowing failed: {self._kept.last_error}")
+            return self._status()
+
+    @narrow_scope.validator
+    def _validate_narrow_scope(self, request: NarrowRequest) -> None:
+        try:
+            scope = check_scope(request.scope)
+        except ValueError as err:
+            raise invalid_input(err) from None
+        token = self._kept.token if self._phase.has_token and self._offboard is None else None
+        if token is None:
+            raise unavailable(
+                f"company {self._ref} is {self._phase}: only a connected company's scopes narrow"
+            )
+        if not scope_within(scope, token.scope):
+            message = (
+                f"scope {scope!r} is not within the granted {token.scope!r}: a refresh can only narrow; "
+                "use reconnect for new scopes (the admin consents again)"
+            )
+            raise invalid_input(ValueError(message))
 
     @workflow.update
     async def complete_consent(self, callback: Callback) -> CallbackResult:
@@ -111,6 +181,11 @@ class CompanyConsentWorkflow(CompanyTransitions):
             problem = self._callback_problem(callback)
             if problem is not None:
                 raise problem
+            if self._phase.has_token and self._reconnect is not None:
+                link, self._reconnect = self._reconnect, None
+                if callback.error is not None:
+                    return self._reconnect_denied(callback)
+                return await self._reconnected(callback.code or "", link)
             self._pending = None
             if callback.error is not None:
                 return await self._on_denied(callback)
@@ -207,7 +282,7 @@ class CompanyConsentWorkflow(CompanyTransitions):
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._phase = phase
         self._kept.drop()
-        self._pending = None
+        self._pending = self._reconnect = None
         self._publish()
         self._notify(event, detail)
         await self._effects.drain()

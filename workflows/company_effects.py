@@ -59,6 +59,7 @@ class CompanyEffects:
         occurred_at: datetime,
         link_open: bool,
         company_id: str | None,
+        metadata: dict[str, str],
     ) -> None:
         """Start the webhook activity in the background: a slow receiver never delays a transition.
 
@@ -76,6 +77,7 @@ class CompanyEffects:
                     detail=detail,
                     link_open=link_open,
                     remote_company_id=company_id,
+                    metadata=dict(metadata) or None,
                 ),
                 **options.notify_kwargs(),
             )

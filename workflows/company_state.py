@@ -21,6 +21,7 @@ from workflows.types.company import (
     CompanyStatus,
     FreshnessRequest,
     Offboard,
+    PendingConsent,
     Phase,
     RefreshPolicy,
     unavailable_reason,
@@ -44,6 +45,8 @@ class CompanyState:
         self._user_id = memory.user_id
         self._resume_phase = memory.resume_phase
         self._consent_deadline: datetime | None = memory.consent_deadline
+        self._reconnect = memory.reconnect
+        self._metadata = dict(memory.metadata if memory.metadata is not None else start.metadata or {})
         self._offboard: Offboard | None = None
         self._retry_requested = False
         self._rearm = False
@@ -57,10 +60,13 @@ class CompanyState:
             user_id=self._user_id,
             resume_phase=self._resume_phase,
             consent_deadline=self._consent_deadline,
+            reconnect=self._reconnect,
+            metadata=self._metadata or None,
         )
 
     def _status(self) -> CompanyStatus:
         pending = self._pending if self._phase.wants_consent else None
+        reconnect = self._open_reconnect()
         kept = self._kept
         return CompanyStatus(
             company_ref=self._ref,
@@ -76,13 +82,26 @@ class CompanyState:
             authorize_url=pending.authorize_url if pending else None,
             refresh_policy=self._settings.refresh_policy,
             consent_deadline=self._consent_deadline,
+            scope=kept.token.scope if kept.token and self._phase.has_token else None,
+            metadata=dict(self._metadata),
+            reconnect_expires_at=reconnect.expires_at if reconnect else None,
         )
+
+    def _open_consent(self) -> PendingConsent | None:
+        """The link a callback may complete: the consent link, or a connected company's reconnect link."""
+        if self._phase.wants_consent:
+            return self._pending
+        return self._open_reconnect()
+
+    def _open_reconnect(self) -> PendingConsent | None:
+        reconnect = self._reconnect if self._phase.has_token else None
+        return reconnect if reconnect is not None and workflow.now() < reconnect.expires_at else None
 
     def _callback_problem(self, callback: Callback) -> ApplicationError | None:
         """Why a callback cannot be accepted (typed, so callers branch on the type), or None; checked
         before anything is written."""
-        pending = self._pending
-        if not self._phase.wants_consent or pending is None:
+        pending = self._reconnect if self._phase.has_token else self._pending
+        if pending is None or not (self._phase.wants_consent or self._phase.has_token):
             return _rejected(f"company is {self._phase}: it is not waiting for consent")
         if not hmac.compare_digest(callback.state.encode(), pending.state.encode()):
             return _rejected(
@@ -110,6 +129,7 @@ class CompanyState:
     def _to_revoked(self, reason: str) -> None:
         self._phase = Phase.CONSENT_REVOKED
         self._kept.drop()
+        self._reconnect = None
         self._kept.record(reason, ErrorType.INVALID_GRANT)
 
     def _next_wake(self) -> datetime | None:

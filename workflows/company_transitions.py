@@ -6,6 +6,7 @@ surface (the run loop, updates, queries, signals); each transition runs while it
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio import workflow
@@ -46,16 +47,16 @@ class CompanyTransitions(CompanyState):
         self._effects = CompanyEffects(start.company_ref, search_attributes=start.settings.search_attributes)
 
     async def _issue_link(self) -> None:
+        self._pending = await self._new_link(self._settings.scope)
+
+    async def _new_link(self, scope: str | None) -> PendingConsent:
         issued = await workflow.execute_activity_method(
             TokenActivities.issue_state,
-            IssueStateInput(company_ref=self._ref, scope=self._settings.scope),
+            IssueStateInput(company_ref=self._ref, scope=scope),
             **options.local_activity_kwargs(),
         )
-        self._pending = PendingConsent(
-            state=issued.state,
-            authorize_url=issued.authorize_url,
-            expires_at=workflow.now() + timedelta(seconds=issued.ttl_seconds),
-        )
+        expires_at = workflow.now() + timedelta(seconds=issued.ttl_seconds)
+        return PendingConsent(state=issued.state, authorize_url=issued.authorize_url, expires_at=expires_at)
 
     async def _on_denied(self, callback: Callback) -> CallbackResult:
         self._phase = Phase.CONSENT_DENIED
@@ -102,29 +103,72 @@ class CompanyTransitions(CompanyState):
             self._notify("recovered", "consent given again")
         return CallbackResult(phase=self._phase, message="connected")
 
-    async def _refresh(self) -> None:
-        """Run one refresh; the caller holds the lock."""
+    async def _reconnected(self, code: str, link: PendingConsent) -> CallbackResult:
+        """A connected company consented again: the new grant replaces the current one only once exchanged.
+
+        The phase stays active throughout, so tokens keep being handed out; the exchange is pinned to the
+        company already bound, and any failure leaves the current grant as it was.
+        """
+        requested_at = workflow.now()
+        pinned = self._company_id
+        grant: TokenGrant | Failure = await attempt(
+            workflow.execute_activity_method(
+                TokenActivities.exchange_code,
+                ExchangeCodeInput(code=code, expected_company_id=pinned),
+                **options.token_endpoint_kwargs(self._settings.token_task_queue),
+            )
+        )
+        if isinstance(grant, Failure):
+            return self._reconnect_failed(
+                f"{grant.message}; the current grant stays in use", grant.error_type
+            )
+        if pinned is not None and grant.company_id != pinned:
+            message = company_mismatch_message(pinned, grant.company_id)
+            return self._reconnect_failed(f"{message}; the current grant stays", ErrorType.COMPANY_MISMATCH)
+        self._take(grant, requested_at, refreshed=False)
+        self._company_id = grant.company_id or self._company_id
+        self._user_id = grant.user_id or self._user_id
+        scope = link.scope or self._settings.scope
+        self._settings = dataclasses.replace(self._settings, scope=scope, refresh_scope=None)
+        self._publish()
+        self._notify("reconnected", f"consent given again; granted scope: {grant.scope or 'not named'}")
+        return CallbackResult(phase=self._phase, message="reconnected")
+
+    def _reconnect_failed(self, detail: str, error_type: str | None) -> CallbackResult:
+        self._kept.record(detail, error_type)
+        self._notify("reconnect_failed", detail)
+        return CallbackResult(phase=self._phase, message=detail, error_type=error_type)
+
+    def _reconnect_denied(self, callback: Callback) -> CallbackResult:
+        code = error_code(callback.error) or INVALID_CALLBACK
+        return self._reconnect_failed(
+            f"the new consent was not given (error={code}); the current grant stays", code
+        )
+
+    async def _refresh(self) -> bool:
+        """Run one refresh (asking for ``refresh_scope`` when narrowed); the caller holds the lock."""
         token = self._kept.token
         if token is None or token.refresh_token is None:
             self._to_revoked("the token has no refresh token to renew it with")
             self._publish()
-            return
+            return False
         self._phase = Phase.REFRESHING
         requested_at = workflow.now()
         grant: TokenGrant | Failure = await attempt(
             workflow.execute_activity_method(
                 TokenActivities.refresh,
-                RefreshInput(refresh_token=token.refresh_token),
+                RefreshInput(refresh_token=token.refresh_token, scope=self._settings.refresh_scope),
                 **options.token_endpoint_kwargs(self._settings.token_task_queue),
             )
         )
         if isinstance(grant, Failure):
             self._phase = Phase.ACTIVE
             await self._on_failure(grant, refreshing=True)
-            return
+            return False
         self._take(grant, requested_at, refreshed=True)
         record_lead_time(token.expires_at, requested_at, policy=self._settings.refresh_policy)
         self._flight.land()
+        return True
 
     async def _on_failure(self, failure: Failure, *, refreshing: bool) -> None:
         self._kept.fail(failure)
@@ -193,4 +237,5 @@ class CompanyTransitions(CompanyState):
             occurred_at=workflow.now(),
             link_open=self._phase.wants_consent and self._pending is not None,
             company_id=self._company_id,
+            metadata=self._metadata,
         )

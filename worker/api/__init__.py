@@ -6,6 +6,7 @@ modules beside it are the facade's private parts, one per kind of token.
 
 from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth
 from worker.api.companies import Onboarding
+from worker.api.imports import ImportedCompany, ImportOutcome, ImportResult
 from worker.api.remote_oauth import RemoteOAuth
 from worker.api.rotation import KeyHolder, KeyRotation, RotationReport
 from worker.api.token_cache import TokenCache
@@ -20,6 +21,7 @@ from workflows.types.company import (
 from workflows.types.errors import (
     ConfigurationError,
     ErrorType,
+    InvalidInputError,
     NotFoundError,
     NotReadyError,
     RemoteOAuthError,
@@ -40,6 +42,10 @@ __all__ = [
     "ConfigurationError",
     "ConnectLink",
     "ErrorType",
+    "ImportOutcome",
+    "ImportResult",
+    "ImportedCompany",
+    "InvalidInputError",
     "KeyHolder",
     "KeyRotation",
     "NotFoundError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +17,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
+from worker.api.checked import checked_metadata, checked_scope, pinned_company_id
 from worker.api.fresh import FreshTokens
 from worker.api.rpc import not_ready, rpc_error
 from workflows.company import CompanyConsentWorkflow
@@ -38,11 +39,12 @@ from workflows.types.company import (
     company_ref_from_state,
     company_workflow_id,
 )
-from workflows.types.errors import ConfigurationError, ErrorType, NotFoundError
+from workflows.types.connection import NarrowRequest, ReconnectRequest
+from workflows.types.errors import ErrorType, NotFoundError
 from workflows.types.kept_token import FreshnessRequest
 from workflows.types.tokens import TokenGrant
 
-__all__ = ["LIST_QUERY_TIMEOUT", "CompanyTokens", "Onboarding", "pinned_company_id"]
+__all__ = ["LIST_QUERY_TIMEOUT", "CompanyTokens", "Onboarding"]
 
 LIST_QUERY_TIMEOUT = timedelta(seconds=5)
 """How long list() waits for one company's answer before showing what visibility knows instead."""
@@ -64,22 +66,6 @@ class Onboarding:
     authorize_url: str | None = field(default=None, repr=False)
     """Remote's consent page with this company's ``state``, where the web app redirects the admin. Sent to an
     admin directly it fails safely: the callback needs the browser binding that only the connect link sets."""
-
-
-def pinned_company_id(company_id: str | None) -> str | None:
-    """A Remote company id to pin, in the canonical form the gateway's answers are compared in.
-
-    Raises:
-        ConfigurationError: not a UUID.
-    """
-    if company_id is None:
-        return None
-    try:
-        return str(uuid.UUID(company_id))
-    except ValueError:
-        raise ConfigurationError(
-            f"company id {company_id[:40]!r} is not a UUID (Remote company ids are)"
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -122,21 +108,28 @@ class CompanyTokens:
         self._links = links
         self._tokens = tokens
 
-    def _handle(self, company_ref: str) -> _Handle:
+    def handle(self, company_ref: str) -> _Handle:
         return self._client.get_workflow_handle_for(
             CompanyConsentWorkflow.run, company_workflow_id(company_ref)
         )
 
     def _kept(self, company_ref: str) -> _CompanyToken:
-        return _CompanyToken(self._handle(company_ref), company_ref)
+        return _CompanyToken(self.handle(company_ref), company_ref)
 
     async def onboard(
-        self, company_ref: str, *, settings: CompanySettings | None, renew: bool, company_id: str | None
+        self,
+        company_ref: str,
+        *,
+        settings: CompanySettings | None,
+        renew: bool,
+        company_id: str | None,
+        metadata: Mapping[str, str] | None = None,
     ) -> Onboarding:
         pin = pinned_company_id(company_id)
+        meta = checked_metadata(metadata)
         handle = await self._client.start_workflow(
             CompanyConsentWorkflow.run,
-            CompanyInput(company_ref=company_ref, settings=settings or self._settings),
+            CompanyInput(company_ref=company_ref, settings=settings or self._settings, metadata=meta),
             id=company_workflow_id(company_ref),
             task_queue=self._task_queue,
             # Onboarding twice joins the running workflow: one company, one workflow, one link.
@@ -144,11 +137,16 @@ class CompanyTokens:
         )
         try:
             link = await handle.execute_update(
-                CompanyConsentWorkflow.connect_link, ConnectRequest(renew=renew, company_id=pin)
+                CompanyConsentWorkflow.connect_link,
+                ConnectRequest(renew=renew, company_id=pin, metadata=meta),
             )
         except WorkflowUpdateFailedError as err:
             raise not_ready(err) from None
         self._tokens.evict_group(company_ref)  # a renewal or a pin may have changed the consent
+        return self._onboarding(company_ref, link)
+
+    def _onboarding(self, company_ref: str, link: ConnectLink) -> Onboarding:
+        """The link to send: a signed connect link on the partner's web app for the open authorize URL."""
         connect_url, expires_at = None, None
         if link.authorize_url is not None and self._links is not None:
             connect_url, expires_at = self._links.link(company_ref)
@@ -160,9 +158,30 @@ class CompanyTokens:
             authorize_url=link.authorize_url,
         )
 
+    async def reconnect(self, company_ref: str, *, scope: str | None) -> Onboarding:
+        request = ReconnectRequest(scope=checked_scope(scope) if scope is not None else None)
+        try:
+            link = await self.handle(company_ref).execute_update(CompanyConsentWorkflow.reconnect, request)
+        except WorkflowUpdateFailedError as err:
+            raise not_ready(err) from None
+        except RPCError as err:
+            raise rpc_error(err, company_ref) from None
+        return self._onboarding(company_ref, link)
+
+    async def narrow_scope(self, company_ref: str, scope: str) -> CompanyStatus:
+        request = NarrowRequest(scope=checked_scope(scope))
+        try:
+            return await self.handle(company_ref).execute_update(CompanyConsentWorkflow.narrow_scope, request)
+        except WorkflowUpdateFailedError as err:
+            raise not_ready(err) from None
+        except RPCError as err:
+            raise rpc_error(err, company_ref) from None
+        finally:
+            self._tokens.evict_group(company_ref)  # the narrowed token replaces the wider one everywhere
+
     async def consent_page(self, company_ref: str) -> ConnectLink:
         try:
-            return await self._handle(company_ref).execute_update(
+            return await self.handle(company_ref).execute_update(
                 CompanyConsentWorkflow.connect_link, ConnectRequest()
             )
         except WorkflowUpdateFailedError as err:
@@ -175,7 +194,7 @@ class CompanyTokens:
         if ref is None:
             raise NotFoundError("the callback's state was not issued by remote-oauth")
         try:
-            result = await self._handle(ref).execute_update(CompanyConsentWorkflow.complete_consent, callback)
+            result = await self.handle(ref).execute_update(CompanyConsentWorkflow.complete_consent, callback)
         except WorkflowUpdateFailedError as err:
             raise not_ready(err) from None
         except RPCError as err:
@@ -185,7 +204,7 @@ class CompanyTokens:
 
     async def status(self, company_ref: str, *, rpc_timeout: timedelta | None = None) -> CompanyStatus:
         try:
-            return await self._handle(company_ref).query(
+            return await self.handle(company_ref).query(
                 CompanyConsentWorkflow.status, rpc_timeout=rpc_timeout
             )
         except RPCError as err:
@@ -237,7 +256,7 @@ class CompanyTokens:
         return await self._kept(company_ref).ensure_fresh(request)
 
     async def offboard(self, company_ref: str, *, reason: str) -> CompanyStatus:
-        handle = self._handle(company_ref)
+        handle = self.handle(company_ref)
         try:
             await handle.signal(CompanyConsentWorkflow.offboard, Offboard(reason=reason))
             return await handle.result()
@@ -248,6 +267,6 @@ class CompanyTokens:
 
     async def retry(self, company_ref: str) -> None:
         try:
-            await self._handle(company_ref).signal(CompanyConsentWorkflow.retry, RetryRequest())
+            await self.handle(company_ref).signal(CompanyConsentWorkflow.retry, RetryRequest())
         except RPCError as err:
             raise rpc_error(err, company_ref) from None

@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from temporalio.client import Client
@@ -17,6 +18,7 @@ from temporalio.client import Client
 from worker.api.assertion import AssertionTokens
 from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth
 from worker.api.companies import CompanyTokens, Onboarding
+from worker.api.connections import CompanyConnections
 from worker.api.fresh import FreshTokens
 from worker.api.magic_links import MagicLinks
 from worker.api.partner import PartnerTokens
@@ -38,7 +40,7 @@ from workflows.types.tokens import TokenGrant
 __all__ = ["RemoteOAuth"]
 
 
-class RemoteOAuth:
+class RemoteOAuth(CompanyConnections):
     """Talks to the token workflows through a Temporal client (built with the payload codec).
 
     ``client_id`` (settings' REMOTE_CLIENT_ID) keys the partner-token workflows; only a hash of it reaches
@@ -60,10 +62,11 @@ class RemoteOAuth:
     ) -> None:
         self._client = client
         self._links = links
+        self._task_queue = task_queue
         self._tokens = TokenCache() if token_cache is None else token_cache
-        fresh = FreshTokens(self._tokens)
+        self._fresh_tokens = fresh = FreshTokens(self._tokens)
         self._fresh = fresh.fresh
-        settings = company_settings or CompanySettings()
+        self._company_settings = settings = company_settings or CompanySettings()
         queue = settings.token_task_queue
         self._companies = CompanyTokens(
             client, task_queue=task_queue, settings=settings, links=links, tokens=fresh
@@ -104,24 +107,25 @@ class RemoteOAuth:
         settings: CompanySettings | None = None,
         renew: bool = False,
         company_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> Onboarding:
         """Start (or join) the company's workflow and return a fresh connect link for its admin; idempotent.
 
         ``company_id`` pins the ref to that Remote company before anyone consents: consent given for any
-        other company is then refused and dropped.
+        other company is then refused and dropped. ``metadata`` (the partner's own, e.g. a tenant id)
+        replaces the company's; None keeps it. A connected company gets no link (see ``reconnect``).
 
         Raises:
             ConfigurationError: ``company_id`` is not a UUID.
+            InvalidInputError: ``metadata`` is not valid (``workflows.types.connection.validate_metadata``).
             NotReadyError: the ref is already bound to another Remote company than ``company_id``.
         """
         return await self._companies.onboard(
-            company_ref, settings=settings, renew=renew, company_id=company_id
+            company_ref, settings=settings, renew=renew, company_id=company_id, metadata=metadata
         )
 
     async def consent_page(self, company_ref: str) -> ConnectLink:
-        """Where a valid connect link sends the browser: the open consent link of a running company.
-
-        Starts nothing: only ``onboard`` starts workflows.
+        """Where a valid connect link sends the browser: the open consent (or reconnect) link; starts nothing.
 
         Raises:
             NotFoundError: no running workflow for the ref (offboarded, expired, never onboarded).
@@ -144,8 +148,7 @@ class RemoteOAuth:
         return await self._companies.status(company_ref, rpc_timeout=rpc_timeout)
 
     async def list(self, phase: Phase | None = None) -> list[CompanyStatus]:
-        """Every running company of this task queue (optionally only in ``phase``), via visibility; one that
-        cannot answer now is listed from its search attributes, the reason in ``last_error``."""
+        """Every running company of this task queue (optionally only in ``phase``), via visibility."""
         return await self._companies.list(phase)
 
     async def token(self, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> TokenGrant:
@@ -162,10 +165,8 @@ class RemoteOAuth:
         return await self._companies.token(company_ref, min_ttl=min_ttl)
 
     async def token_after_rejection(self, company_ref: str, rejected: TokenGrant) -> TokenGrant:
-        """A new token after a Remote API answered 401 to ``rejected`` (one refresh fleet-wide).
-
-        Evicts exactly ``rejected`` from the token cache; a replacement another caller already got comes back
-        without a Temporal call."""
+        """A new token after a Remote API answered 401 to ``rejected`` (one refresh fleet-wide); evicts exactly
+        ``rejected`` from the token cache."""
         return await self._companies.after_rejection(company_ref, rejected)
 
     async def _ensure_fresh(self, company_ref: str, request: FreshnessRequest) -> TokenGrant:
@@ -212,8 +213,7 @@ class RemoteOAuth:
         await self._partner.retry(scope)
 
     async def partner_stop(self, scope: str | None = None) -> PartnerStatus:
-        """Stop keeping this partner token fresh (its workflow ends, else it grants every lifetime for ever);
-        returns the final status. Asking for the token again later starts a new workflow."""
+        """Stop keeping this partner token fresh (its workflow ends); asking for it later starts a new one."""
         return await self._partner.stop(scope)
 
     def partner_auth(self, scope: str | None = None, *, min_ttl: float = DEFAULT_MIN_TTL) -> BearerAuth:

@@ -249,6 +249,7 @@ class TokenActivities:
                 detail=request.detail,
                 connect_url=connect_url,
                 remote_company_id=request.remote_company_id,
+                metadata=request.metadata or {},
             )
             delivered = await notify.send(self._http, settings.webhook_url, secret, note)
         except ConfigurationError as err:

@@ -18,7 +18,8 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -62,6 +63,8 @@ class Notification:
     """Where the company's admin gives consent again, when consent is needed."""
     remote_company_id: str | None = None
     """Remote's id for the company, once known."""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    """The partner's own metadata of the company (``onboard --meta``); empty when it has none."""
 
     def __post_init__(self) -> None:
         if not _EVENT.fullmatch(self.event):
@@ -76,6 +79,7 @@ class Notification:
             "connect_url": self.connect_url,
             "detail": self.detail,
             "event": self.event,
+            "metadata": dict(self.metadata),
             "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
             "remote_company_id": self.remote_company_id,
             "state": self.state,

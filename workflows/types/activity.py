@@ -96,6 +96,8 @@ class NotifyInput:
     remote_company_id: str | None = None
     link_open: bool = False
     """A connect link is open: the activity mints a signed one for the event (``REMOTE_OAUTH_CONNECT_KEYS``)."""
+    metadata: dict[str, str] | None = None
+    """The partner's metadata of the company, carried in the event (None: none, or histories before it)."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from workflows.schedule import RefreshTiming
+from workflows.types.connection import validate_metadata
 from workflows.types.kept_token import FreshnessRequest, KeptTokenMemory
 
 _COMPANY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}")
@@ -83,6 +84,8 @@ class PendingConsent:
     """Single-use, unguessable, issued by an activity (so it reaches history only encrypted)."""
     authorize_url: str
     expires_at: datetime
+    scope: str | None = None
+    """The scopes a reconnect link asks for (None: the company's ``scope`` setting); what it becomes once consented."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class CompanySettings:
     """Task queue of token-endpoint activities (rate limited fleet-wide); None: the workflow's own."""
     search_attributes: bool = True
     """Upsert RemoteOAuthState / RemoteCompanyId; off only where the server has none registered."""
+    refresh_scope: str | None = None
+    """Scopes each refresh asks for (RFC 6749 section 6: at most what was granted); None keeps the grant's."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +126,10 @@ class CompanyMemory(KeptTokenMemory):
     """Where a misconfigured company goes back to once fixed."""
     consent_deadline: datetime | None = None
     """When a company that never consented expires; None once it consented (or in histories before it)."""
+    reconnect: PendingConsent | None = None
+    """An open reconnect link of a connected company (its token stays in use until the new consent)."""
+    metadata: dict[str, str] | None = None
+    """The partner's own metadata (``validate_metadata``); None in histories before it."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,9 @@ class CompanyInput:
     company_ref: str
     settings: CompanySettings = field(default_factory=CompanySettings)
     memory: CompanyMemory | None = None
-    """Set only by continue-as-new."""
+    """Set by continue-as-new, and by an import (an active company whose first refresh proves the token)."""
+    metadata: dict[str, str] | None = None
+    """The partner's metadata at onboarding; later runs carry it in ``memory``."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,8 @@ class ConnectRequest:
     """Issue a new link even if the current one is still valid."""
     company_id: str | None = None
     """Pin the ref to this Remote company: consent given for any other company never binds."""
+    metadata: dict[str, str] | None = None
+    """Replace the partner's metadata of the company (None leaves it as it is)."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +213,12 @@ class CompanyStatus:
     refresh_policy: RefreshPolicy
     consent_deadline: datetime | None = None
     """When a company that never consented expires (``REMOTE_OAUTH_CONSENT_WAIT``); None once connected."""
+    scope: str | None = None
+    """The scopes the company's token was granted (None without a token, or when the gateway named none)."""
+    metadata: dict[str, str] = field(default_factory=dict)
+    """The partner's own metadata; not a place for secrets (shown in status and webhook events)."""
+    reconnect_expires_at: datetime | None = None
+    """When the open reconnect link of a connected company stops working; None when none is open."""
 
 
 def company_mismatch_message(expected: str, got: str | None) -> str:
@@ -245,4 +264,5 @@ __all__ = [
     "company_workflow_id",
     "unavailable_reason",
     "validate_company_ref",
+    "validate_metadata",
 ]

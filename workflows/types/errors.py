@@ -14,6 +14,7 @@ message text (messages may quote a gateway and change wording)::
      │                                                                               else TokenUnavailable)
      ├── RequestRejectedError     the gateway refused a request the caller made      (the gateway's type,
      │                                                                               else RequestRejected)
+     ├── InvalidInputError        a value given to the API cannot be used            (InvalidInput)
      └── TemporalUnavailableError Temporal cannot be reached                         (CannotReachTemporal)
 """
 
@@ -127,6 +128,12 @@ class ConfigurationError(RemoteOAuthError):
     default_kind = ErrorType.MISCONFIGURED
 
 
+class InvalidInputError(RemoteOAuthError):
+    """A value given to the API cannot be used (a malformed scope, metadata, import row); nothing was done."""
+
+    default_kind = ErrorType.INVALID_INPUT
+
+
 class NotFoundError(RemoteOAuthError):
     """No workflow exists for the company reference or partner token asked for."""
 
@@ -158,6 +165,7 @@ class TemporalUnavailableError(RemoteOAuthError):
 __all__ = [
     "ConfigurationError",
     "ErrorType",
+    "InvalidInputError",
     "NotFoundError",
     "NotReadyError",
     "RemoteOAuthError",

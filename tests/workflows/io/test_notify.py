@@ -26,10 +26,11 @@ NOTE = Notification(
     occurred_at=datetime(2026, 1, 1, 1, 30, tzinfo=timezone(timedelta(hours=1))),
     detail="invalid_grant from the token endpoint",
     connect_url="https://partner.example/connect/acme-42?state=s3cret-state",
+    metadata={"tenant_id": "t-1"},
 )
 BODY = (
     b'{"company_ref":"acme-42","connect_url":"https://partner.example/connect/acme-42?state=s3cret-state",'
-    b'"detail":"invalid_grant from the token endpoint","event":"revoked",'
+    b'"detail":"invalid_grant from the token endpoint","event":"revoked","metadata":{"tenant_id":"t-1"},'
     b'"occurred_at":"2026-01-01T00:30:00+00:00","remote_company_id":null,"state":"consent_revoked"}'
 )
 

@@ -3,6 +3,7 @@ the memory's JSON that old histories carry."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import timedelta
 
@@ -182,7 +183,8 @@ def _encode(value: object) -> str:
 
 
 def test_old_company_memory_decodes_and_encodes_byte_for_byte() -> None:
-    """A company memory written before the core decodes with every field and writes the same JSON back."""
+    """A company memory written before the core decodes with every field and writes the same JSON back,
+    plus only the fields added since (issue 16: metadata, reconnect links, refresh scope), at their defaults."""
     start = _decode(OLD_COMPANY_INPUT, CompanyInput)
     assert isinstance(start, CompanyInput)
     assert start.memory == CompanyMemory(
@@ -208,7 +210,12 @@ def test_old_company_memory_decodes_and_encodes_byte_for_byte() -> None:
         retry_at=T0 + 2 * HOUR,
         jitter=0.25,
     )
-    assert _encode(start) == OLD_COMPANY_INPUT
+    added = json.loads(OLD_COMPANY_INPUT)
+    added["metadata"] = None
+    added["memory"].update(metadata=None, reconnect=None)
+    added["memory"]["pending"]["scope"] = None
+    added["settings"]["refresh_scope"] = None
+    assert _encode(start) == json.dumps(added, sort_keys=True, separators=(",", ":"))
 
 
 def test_old_partner_memory_decodes_and_encodes_byte_for_byte() -> None:
