@@ -165,6 +165,15 @@ class CompanyTransitions(CompanyState):
             self._phase = Phase.ACTIVE
             await self._on_failure(grant, refreshing=True)
             return False
+        if self._company_id is not None and grant.company_id not in (None, self._company_id):
+            # Only an imported token can belong to another company than the bound one: never keep it.
+            message = company_mismatch_message(self._company_id, grant.company_id)
+            self._to_revoked(message)
+            self._kept.record(message, ErrorType.COMPANY_MISMATCH)
+            self._publish()
+            await self._issue_link()
+            self._notify("company_mismatch", message)
+            return False
         self._take(grant, requested_at, refreshed=True)
         record_lead_time(token.expires_at, requested_at, policy=self._settings.refresh_policy)
         self._flight.land()

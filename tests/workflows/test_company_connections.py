@@ -43,7 +43,8 @@ async def test_reconnect_with_a_narrower_scope_while_tokens_keep_working(stack: 
 
     link = await stack.oauth.reconnect("acme", scope=NARROW)
     assert link.phase is Phase.ACTIVE
-    assert link.connect_url is not None and link.authorize_url is not None
+    assert link.connect_url is not None
+    assert link.authorize_url is not None
     assert "scope=company%3Aread+employment%3Aread" in link.authorize_url
     waiting = await stack.oauth.status("acme")
     assert (waiting.phase, waiting.scope) == (Phase.ACTIVE, DEFAULT_SCOPE)
@@ -61,7 +62,8 @@ async def test_reconnect_with_a_narrower_scope_while_tokens_keep_working(stack: 
 
     after = await stack.oauth.status("acme")
     assert (after.phase, after.scope, after.company_id) == (Phase.ACTIVE, NARROW, company_id)
-    assert after.reconnect_expires_at is None and after.last_error is None
+    assert after.reconnect_expires_at is None
+    assert after.last_error is None
     fresh = await stack.oauth.token("acme")
     assert fresh.access_token != old.access_token
     seen = await introspect(stack, fresh.access_token)
@@ -89,7 +91,8 @@ async def test_reconnect_by_another_company_keeps_the_grant(stack: Stack) -> Non
         company_id,
         ErrorType.COMPANY_MISMATCH,
     )
-    assert status.last_error is not None and "the current grant stays" in status.last_error
+    assert status.last_error is not None
+    assert "the current grant stays" in status.last_error
     assert (await stack.oauth.token("pinned")).access_token == old.access_token
     assert (await introspect(stack, old.access_token))["active"] is True
 
@@ -136,7 +139,8 @@ async def test_narrow_scope_through_a_refresh(stack: Stack) -> None:
     assert (await stack.oauth.status("narrow")).refreshes == 2
     # A reconnect after narrowing asks for the narrowed scopes by default.
     link = await stack.oauth.reconnect("narrow")
-    assert link.authorize_url is not None and "scope=company%3Aread+employment%3Aread" in link.authorize_url
+    assert link.authorize_url is not None
+    assert "scope=company%3Aread+employment%3Aread" in link.authorize_url
 
 
 async def test_metadata_round_trip_through_status_and_a_webhook(
@@ -152,7 +156,10 @@ async def test_metadata_round_trip_through_status_and_a_webhook(
         with pytest.raises(InvalidInputError):
             await stack.oauth.onboard("meta", metadata={"tenant": "line\nbreak"})
         link = await stack.oauth.onboard("meta", metadata={"tenant_id": "t-42", "owner.email": "a@b.example"})
-        assert (await stack.oauth.status("meta")).metadata == {"owner.email": "a@b.example", "tenant_id": "t-42"}
+        assert (await stack.oauth.status("meta")).metadata == {
+            "owner.email": "a@b.example",
+            "tenant_id": "t-42",
+        }
         await stack.oauth.onboard("meta", metadata={"tenant_id": "t-43"})
         await stack.oauth.onboard("meta")  # None keeps it
         assert (await stack.oauth.status("meta")).metadata == {"tenant_id": "t-43"}

@@ -68,7 +68,7 @@ class CompanyConnections:
         """
         return await import_company(
             self._client,
-            self._companies.handle(company.company_ref),
+            self._companies.handle,
             company,
             task_queue=self._task_queue,
             settings=settings or self._company_settings,

@@ -8,7 +8,7 @@ like every other token; it never appears in a status, an error or a ``repr``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -125,7 +125,7 @@ def _start_input(company: ImportedCompany, settings: CompanySettings, now: datet
 
 async def import_company(
     client: Client,
-    handle: WorkflowHandle[CompanyConsentWorkflow, CompanyStatus],
+    handle_for: Callable[[str], WorkflowHandle[CompanyConsentWorkflow, CompanyStatus]],
     company: ImportedCompany,
     *,
     task_queue: str,
@@ -136,6 +136,7 @@ async def import_company(
     """Start ``company``'s workflow from its refresh token and wait for the first refresh's verdict."""
     company = _checked(company)
     ref = company.company_ref
+    handle = handle_for(ref)
     existing = await _running_status(handle)
     if existing is not None and existing.phase.has_token and not replace:
         detail = f"{ref} is already {existing.phase}; pass replace (--replace) to overwrite its grant"

@@ -169,7 +169,7 @@ def test_webhook_url_must_be_https_unless_loopback(url: str, allowed: bool) -> N
 
 
 def test_body_lists_every_field_in_utc() -> None:
-    """Unknown optional fields are null, times are UTC, and non-ASCII text stays readable UTF-8."""
+    """Unknown optional fields are null (metadata empty), times are UTC, and non-ASCII text stays readable UTF-8."""
     note = Notification(
         event="partner_misconfigured",
         company_ref="société-7",
@@ -181,7 +181,7 @@ def test_body_lists_every_field_in_utc() -> None:
         note.body()
         == (
             '{"company_ref":"société-7","connect_url":null,"detail":"","event":"partner_misconfigured",'
-            '"occurred_at":"2026-05-22T12:00:00+00:00","remote_company_id":"c0ffee","state":"misconfigured"}'
+            '"metadata":{},"occurred_at":"2026-05-22T12:00:00+00:00","remote_company_id":"c0ffee","state":"misconfigured"}'
         ).encode()
     )
 
