@@ -7,6 +7,7 @@ Run ``python -m tests.record_histories VERSION [SCENARIO ...]`` when a workflow'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,8 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.stack import time_skipping_server
 from sandbox.config import SandboxConfig
+from tests.support.sandbox import connect
 from tests.support.stack import CLIENT_ID, TTL, Stack, make_stack
 from tests.support.temporal import TEST_KEYS
+from worker.api import ImportedCompany, ImportResult
 from worker.temporal import test_server_binary
 from workflows.assertion_tokens import assertion_workflow_id
 from workflows.io.codec import Keyring
@@ -201,6 +204,50 @@ async def assertion_carried(stack: Stack) -> WorkflowHistory:
     return await middle.fetch_history()
 
 
+async def company_reconnect(stack: Stack) -> WorkflowHistory:
+    """Metadata at onboarding, consent, a reconnect consented by another company (kept), a denied one, one
+    with a narrower scope (replaced), narrowing through a refresh, a refresh, offboarding."""
+    link = await stack.oauth.onboard("replay-reconnect", metadata={"tenant_id": "t-1"})
+    await stack.oauth.complete_consent(await stack.approve(link))
+    other = await stack.oauth.reconnect("replay-reconnect")
+    refused = await stack.oauth.complete_consent(await stack.approve(other, company_name="Evil Corp"))
+    assert refused.error_type == ErrorType.COMPANY_MISMATCH, refused.message
+    denied = await stack.approve(await stack.oauth.reconnect("replay-reconnect"))
+    await stack.oauth.complete_consent(Callback(state=denied.state, error="access_denied"))
+    narrower = await stack.oauth.reconnect("replay-reconnect", scope="company:read employment:read")
+    result = await stack.oauth.complete_consent(await stack.approve(narrower))
+    assert result.message == "reconnected", result.message
+    narrowed = await stack.oauth.narrow_scope("replay-reconnect", "company:read")
+    assert narrowed.scope == "company:read", narrowed
+    # A 401 report forces one more refresh (no time skipped: other scenarios' workflows share the server).
+    await stack.oauth.token_after_rejection("replay-reconnect", await stack.oauth.token("replay-reconnect"))
+    await stack.oauth.offboard("replay-reconnect", reason="recorded")
+    return await stack.handle("replay-reconnect").fetch_history()
+
+
+async def company_imported(stack: Stack) -> WorkflowHistory:
+    """A company imported from a refresh token made elsewhere: the first refresh, one more after a 401
+    report, then revocation found by the next (a new link) and offboarding."""
+    body = await connect(stack.http, company_name="Imported Co")
+    company = ImportedCompany(
+        company_ref="replay-imported",
+        refresh_token=body["refresh_token"],
+        company_id=body["company_id"],
+        metadata={"tenant_id": "t-2"},
+    )
+    outcome = await stack.oauth.import_company(company)
+    assert outcome.result is ImportResult.IMPORTED, outcome
+    token = await stack.oauth.token_after_rejection(
+        "replay-imported", await stack.oauth.token("replay-imported")
+    )
+    await stack.http.post(f"/sandbox/companies/{body['company_id']}/revoke", json={})
+    with contextlib.suppress(NotReadyError):
+        await stack.oauth.token_after_rejection("replay-imported", token)
+    assert (await stack.oauth.status("replay-imported")).phase is Phase.CONSENT_REVOKED
+    await stack.oauth.offboard("replay-imported", reason="recorded")
+    return await stack.handle("replay-imported").fetch_history()
+
+
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "company_consent": company_lifecycle,
     "company_pinned": company_pinned,
@@ -212,6 +259,8 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHistory]]] = {
     "company_carried": company_carried,
     "partner_carried": partner_carried,
     "assertion_carried": assertion_carried,
+    "company_reconnect": company_reconnect,
+    "company_imported": company_imported,
 }
 """History file stem -> the scenario that produces it (one or more per workflow type)."""
 

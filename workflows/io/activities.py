@@ -27,12 +27,7 @@ from workflows.io import notify
 from workflows.io.connect_session import KEYGEN_HINT, ConnectLinks
 from workflows.io.gateway import classify, heartbeat, transport
 from workflows.io.gateway.magic_link_params import magic_link_params
-from workflows.io.gateway.token_endpoint import (
-    GrantType,
-    check_readable,
-    read_grant,
-    token_request,
-)
+from workflows.io.gateway.token_endpoint import GrantType, check_readable, read_grant, token_request
 from workflows.io.settings import Settings
 from workflows.io.signing import AssertionSigner
 from workflows.io.telemetry import gateway as telemetry
