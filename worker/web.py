@@ -147,13 +147,15 @@ def create_web_app(oauth: RemoteOAuth, *, redirect_uri: str, links: ConnectLinks
                 return _page("Link expired", _p("This connect link expired. Ask for a new one."), 400)
             log.info("callback for %s rejected: %s", ref, printable(str(err), 300))
             return _page("Invalid link", _p("This connect link was already used or replaced."), 400)
-        if result.phase is Phase.ACTIVE:
+        if result.phase is Phase.ACTIVE and result.error_type is None:
             page = _page("Connected", _p("Your company is connected. You can close this page."))
             page.delete_cookie(
                 cookie_name(ref), path=callback_path, secure=links.secure_cookie, httponly=True
             )
             return page
-        if result.phase is Phase.CONSENT_DENIED:
+        if (
+            result.phase is Phase.CONSENT_DENIED or result.error_type == "access_denied"
+        ):  # a reconnect stays active
             return _page("Access denied", _p("Access was not granted. Nothing was shared."))
         reference = f"{ref} / {result.error_type or 'error'}"
         return _page(

@@ -280,3 +280,25 @@ async def test_a_callback_after_the_state_expired_says_so(
             assert (page.status_code, "<h1>Link expired</h1>" in page.text) == (400, True)
             page = await client.get(await web.consent("late"))
             assert "<h1>Connected</h1>" in page.text
+
+
+async def test_a_reconnect_through_the_web_app(web: Web) -> None:
+    """A connected company's reconnect link goes through the same connect page and browser binding; the
+    page says Connected only when the new grant replaced the old, and never for a denial or a mismatch."""
+    ref = _ref(web, "again")
+    await web.client.get(await web.consent(ref, company="Again Co"))
+    narrow = "company:read employment:read"
+    denied = await web.stack.oauth.reconnect(ref, scope=narrow)
+    page = await web.client.get(await web.approve(await web.open_link(denied), company="Again Co", deny=True))
+    assert (page.status_code, "<h1>Access denied</h1>" in page.text) == (200, True)
+    other = await web.stack.oauth.reconnect(ref, scope=narrow)
+    page = await web.client.get(await web.approve(await web.open_link(other), company="Evil Corp"))
+    assert (page.status_code, f"{ref} / CompanyMismatch" in page.text) == (502, True)
+    assert (await web.stack.oauth.status(ref)).scope != narrow
+    link = await web.stack.oauth.reconnect(ref, scope=narrow)
+    authorize = await web.open_link(link)
+    assert authorize.params["scope"] == narrow
+    page = await web.client.get(await web.approve(authorize, company="Again Co"))
+    assert (page.status_code, "<h1>Connected</h1>" in page.text) == (200, True)
+    status = await web.stack.oauth.status(ref)
+    assert (status.phase, status.scope) == (Phase.ACTIVE, narrow)

@@ -6,7 +6,7 @@ modules beside it are the facade's private parts, one per kind of token.
 
 from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth
 from worker.api.companies import Onboarding
-from worker.api.imports import ImportedCompany, ImportOutcome, ImportResult
+from worker.api.companies.imports import ImportedCompany, ImportOutcome, ImportResult
 from worker.api.remote_oauth import RemoteOAuth
 from worker.api.rotation import KeyHolder, KeyRotation, RotationReport
 from worker.api.token_cache import TokenCache

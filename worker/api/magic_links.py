@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from worker.api.auth import DEFAULT_MIN_TTL
-from worker.api.companies import CompanyTokens
+from worker.api.companies.tokens import CompanyTokens
 from worker.api.rpc import failed
 from workflows.io.gateway.magic_link_params import check_magic_link
 from workflows.magic_link import WORKFLOW_ID_PREFIX, MagicLinkRequest, MagicLinkWorkflow

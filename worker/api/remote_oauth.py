@@ -17,8 +17,8 @@ from temporalio.client import Client
 
 from worker.api.assertion import AssertionTokens
 from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth
-from worker.api.companies import CompanyTokens, Onboarding
-from worker.api.connections import CompanyConnections
+from worker.api.companies.connections import CompanyConnections
+from worker.api.companies.tokens import CompanyTokens, Onboarding
 from worker.api.fresh import FreshTokens
 from worker.api.magic_links import MagicLinks
 from worker.api.partner import PartnerTokens
@@ -43,9 +43,8 @@ __all__ = ["RemoteOAuth"]
 class RemoteOAuth(CompanyConnections):
     """Talks to the token workflows through a Temporal client (built with the payload codec).
 
-    ``client_id`` (settings' REMOTE_CLIENT_ID) keys the partner-token workflows; only a hash of it reaches
-    Temporal. ``token_cache`` holds every token this instance hands out (one instance per process), shared by
-    every kind: companies, partner tokens, assertion tokens and magic links.
+    ``client_id`` (REMOTE_CLIENT_ID) keys the partner-token workflows (only its hash reaches Temporal);
+    ``token_cache`` holds every token of every kind this instance hands out (one instance per process).
     """
 
     def __init__(
@@ -94,8 +93,7 @@ class RemoteOAuth(CompanyConnections):
         return self._client
 
     @property
-    def links(self) -> ConnectLinks | None:
-        """Connect-link minting and checking (None without ``REMOTE_OAUTH_CONNECT_KEYS``)."""
+    def links(self) -> ConnectLinks | None:  # None without REMOTE_OAUTH_CONNECT_KEYS
         return self._links
 
     # -- companies -----------------------------------------------------------------------------------
@@ -147,9 +145,11 @@ class RemoteOAuth(CompanyConnections):
         """The company's state, expiry, next refresh, last error and Remote ids (a query: no history)."""
         return await self._companies.status(company_ref, rpc_timeout=rpc_timeout)
 
-    async def list(self, phase: Phase | None = None) -> list[CompanyStatus]:
-        """Every running company of this task queue (optionally only in ``phase``), via visibility."""
-        return await self._companies.list(phase)
+    async def list(
+        self, phase: Phase | None = None, *, metadata: Mapping[str, str] | None = None
+    ) -> list[CompanyStatus]:
+        """Every running company of this task queue (only in ``phase``, only with every ``metadata`` pair)."""
+        return await self._companies.list(phase, metadata)
 
     async def token(self, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> TokenGrant:
         """A token valid for at least ``min_ttl`` seconds.

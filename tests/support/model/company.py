@@ -28,6 +28,7 @@ from workflows.types.company import (
     RefreshPolicy,
     RetryRequest,
 )
+from workflows.types.connection import ReconnectRequest
 
 __all__ = ["REF", "CompanyModel", "CompanyWorld", "company_settings"]
 
@@ -108,11 +109,29 @@ class CompanyWorld(World[CompanyInput]):
             return ("refused", str(refused))
         return out[0] if out else ("pending",)
 
+    def reconnect(self) -> tuple[object, ...]:
+        """The partner asks a connected company for a reconnect link (refused unless it has a token)."""
+        out: list[tuple[object, ...]] = []
+
+        def done(task: Any) -> None:
+            error = task.exception()
+            out.append(("failed", type(error).__name__) if error else ("link", task.result().phase))
+
+        wf = self.workflow
+        refused = self.update(wf._validate_reconnect, wf.reconnect, ReconnectRequest(), done=done)
+        if refused is not None:
+            return ("refused", str(refused))
+        return out[0] if out else ("pending",)
+
     def approve(self, browser: str, company: str, deny: bool, *, back: bool) -> tuple[object, ...]:
         """``browser`` opens the company's connect page (which sets its binding cookie) and goes on to Remote,
         where an admin of ``company`` approves or denies; Remote redirects that browser back, and with
-        ``back`` the callback reaches the partner's web app at once."""
+        ``back`` the callback reaches the partner's web app at once. The page leads to the consent link, or
+        to a connected company's reconnect link, as ``connect_link`` answers the web app."""
         url = self.status().authorize_url
+        if url is None:
+            reconnect = self.call(self.workflow._open_reconnect)
+            url = reconnect.authorize_url if reconnect is not None else None
         if url is None:
             return ("no link",)
         state = url.rsplit("state=", 1)[1]
@@ -140,6 +159,8 @@ class CompanyWorld(World[CompanyInput]):
             else:
                 self.ledger.texts.append(task.result().message)
                 out.append(("result", task.result().phase, task.result().error_type))
+                if task.result().message == "reconnected":
+                    self._superseded()
 
         wf = self.workflow
         refused = self.update(wf._validate_complete_consent, wf.complete_consent, callback, done=done)
@@ -147,6 +168,13 @@ class CompanyWorld(World[CompanyInput]):
             self.ledger.texts.append(str(refused))
             return ("refused", getattr(refused, "type", None))
         return out[0] if out else ("pending",)
+
+    def _superseded(self) -> None:
+        """A reconnect's grant replaced the company's: the refresh tokens before it are given up on purpose
+        (Remote has no revocation endpoint; they stay valid there until the company revokes the app)."""
+        kept = self.workflow._kept.token
+        assert kept is not None, "a reconnect answered without keeping its grant"
+        self.ledger.delivered[:] = [kept.refresh_token]
 
     def retry(self) -> None:
         self.call(self.workflow.retry, RetryRequest())
@@ -198,7 +226,7 @@ MOSTLY = st.sampled_from([True, True, True, False])
 PARTNER = st.sampled_from(
     [
         *("onboard", "onboard", "onboard pinned to A", "onboard pinned to B", "onboard renewing"),
-        *("retry", "retry", "offboard"),
+        *("retry", "retry", "offboard", "reconnect"),
     ]
 )
 
@@ -217,11 +245,13 @@ class CompanyModel(ModelMachine[CompanyWorld]):
     @rule(action=PARTNER, answer=ANSWERS)
     def partner(self, action: str, answer: Answer) -> None:
         """The partner onboards the ref (pinned to a company, or renewing its link), asks a misconfigured
-        company to ``retry``, or offboards it."""
+        company to ``retry``, asks a connected one for a reconnect link, or offboards it."""
         if action == "retry" and self.world.running:
             self._each(lambda w: w.step(answer, w.retry))
         elif action == "offboard" and self.world.running:
             self._each(lambda w: w.offboard())
+        elif action == "reconnect" and self.world.running:
+            self._each(lambda w: w.step(answer, w.reconnect))
         elif action.startswith("onboard"):
             pin = {"onboard pinned to A": "A", "onboard pinned to B": "B"}.get(action)
             self._each(lambda w: w.step(answer, lambda: w.onboard(pin, renew=action == "onboard renewing")))

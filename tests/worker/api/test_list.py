@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.support.stack import make_stack
+from tests.support.stack import Stack, make_stack
 from tests.support.temporal import fresh_task_queue
-from worker.api import RemoteOAuth
+from worker.api import InvalidInputError, RemoteOAuth
 from workflows.types.company import CompanyStatus, Phase
 
 
@@ -47,3 +48,20 @@ async def test_list_by_state_and_without_a_worker(
         ("listed-waiting", Phase.AWAITING_CONSENT, None),
     ]
     assert all(r.last_error_type == "StatusUnavailable" for r in silent)
+
+
+async def test_list_filters_by_metadata(dev_stack: Stack) -> None:
+    """Metadata is not in visibility; list() filters the companies' own answers by every pair asked."""
+    oauth = dev_stack.oauth
+    await oauth.onboard("meta-a", metadata={"tenant_id": "t-1", "region": "eu"})
+    await oauth.onboard("meta-b", metadata={"tenant_id": "t-1", "region": "us"})
+    await oauth.onboard("meta-c", metadata={"tenant_id": "t-2"})
+    await oauth.onboard("meta-none")
+    await _listed(oauth, 4)
+    tenant = await oauth.list(metadata={"tenant_id": "t-1"})
+    assert [r.company_ref for r in tenant] == ["meta-a", "meta-b"]
+    both = await oauth.list(Phase.AWAITING_CONSENT, metadata={"tenant_id": "t-1", "region": "us"})
+    assert [(r.company_ref, r.metadata) for r in both] == [("meta-b", {"region": "us", "tenant_id": "t-1"})]
+    assert await oauth.list(metadata={"tenant_id": "t-3"}) == []
+    with pytest.raises(InvalidInputError):
+        await oauth.list(metadata={"Tenant": "t-1"})

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from worker.api.companies import CompanyTokens, Onboarding
+from worker.api.companies.imports import ImportedCompany, ImportOutcome, import_company
+from worker.api.companies.tokens import CompanyTokens, Onboarding
 from worker.api.fresh import FreshTokens
-from worker.api.imports import ImportedCompany, ImportOutcome, import_company
 from workflows.types.company import CompanySettings, CompanyStatus
 
 __all__ = ["CompanyConnections"]
@@ -55,7 +55,7 @@ class CompanyConnections:
     async def import_company(
         self, company: ImportedCompany, *, replace: bool = False, settings: CompanySettings | None = None
     ) -> ImportOutcome:
-        """Bring in a company connected elsewhere, from its refresh token; see ``worker.api.imports``.
+        """Bring in a company connected elsewhere, from its refresh token; see ``worker.api.companies.imports``.
 
         The first refresh proves the token before this returns: ``IMPORTED`` (active), ``REFUSED`` (the
         gateway refused it: ``consent_revoked`` with a new connect link), ``ALREADY_PRESENT`` (a connected

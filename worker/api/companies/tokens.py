@@ -17,7 +17,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from worker.api.checked import checked_metadata, checked_scope, pinned_company_id
+from worker.api.companies.checked import checked_metadata, checked_scope, pinned_company_id
 from worker.api.fresh import FreshTokens
 from worker.api.rpc import not_ready, rpc_error
 from workflows.company import CompanyConsentWorkflow
@@ -210,13 +210,18 @@ class CompanyTokens:
         except RPCError as err:
             raise rpc_error(err, company_ref) from None
 
-    async def list(self, phase: Phase | None) -> list[CompanyStatus]:
+    async def list(
+        self, phase: Phase | None, metadata: Mapping[str, str] | None = None
+    ) -> list[CompanyStatus]:
         query = f"WorkflowType = 'CompanyConsent' AND ExecutionStatus = 'Running' AND TaskQueue = '{self._task_queue}'"
         if phase is not None:
             query += f" AND {STATE_KEY.name} = '{Phase(phase)}'"
         found = [wf async for wf in self._client.list_workflows(query)]
         found.sort(key=lambda wf: wf.id)
-        return list(await asyncio.gather(*(self._listed(wf) for wf in found)))
+        listed = await asyncio.gather(*(self._listed(wf) for wf in found))
+        # Metadata is never in visibility (search attributes are stored in clear): filtered on the answers.
+        wanted = set((checked_metadata(metadata) or {}).items())
+        return [status for status in listed if wanted <= set(status.metadata.items())]
 
     async def _listed(self, wf: WorkflowExecution) -> CompanyStatus:
         ref = wf.id.removeprefix(WORKFLOW_ID_PREFIX)

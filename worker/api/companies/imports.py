@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, W
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from worker.api.checked import checked_metadata, checked_scope, pinned_company_id
+from worker.api.companies.checked import checked_metadata, checked_scope, pinned_company_id
 from worker.api.fresh import FreshTokens
 from worker.api.rpc import not_ready
 from workflows.company import CompanyConsentWorkflow
