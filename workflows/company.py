@@ -96,6 +96,13 @@ class CompanyConsentWorkflow(CompanyTransitions):
                 expired = self._pending is None or workflow.now() >= self._pending.expires_at
                 if expired or request.renew:
                     await self._issue_link()
+            elif (
+                self._phase.has_token
+                and self._reconnect is not None
+                and (workflow.now() >= self._reconnect.expires_at or request.renew)
+            ):
+                # A reconnect stays asked for until used: the admin may open its link after the state expired.
+                await self._renew_reconnect()
             pending = self._open_consent()
             return ConnectLink(
                 phase=self._phase,
@@ -127,8 +134,8 @@ class CompanyConsentWorkflow(CompanyTransitions):
                 raise unavailable(
                     f"company {self._ref} is {self._phase}: reconnect needs a connected company"
                 )
-            link = await self._new_link(request.scope or self._settings.scope)
-            self._reconnect = dataclasses.replace(link, scope=request.scope)
+            self._reconnect = None  # a new reconnect replaces a pending one, scope included
+            link = await self._renew_reconnect(request.scope)
             return ConnectLink(self._phase, link.authorize_url, link.expires_at)
 
     @reconnect.validator

@@ -66,7 +66,7 @@ class CompanyState:
 
     def _status(self) -> CompanyStatus:
         pending = self._pending if self._phase.wants_consent else None
-        reconnect = self._open_reconnect()
+        reconnect = self._reconnect if self._phase.has_token else None
         kept = self._kept
         return CompanyStatus(
             company_ref=self._ref,

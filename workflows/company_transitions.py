@@ -49,6 +49,14 @@ class CompanyTransitions(CompanyState):
     async def _issue_link(self) -> None:
         self._pending = await self._new_link(self._settings.scope)
 
+    async def _renew_reconnect(self, scope: str | None = None) -> PendingConsent:
+        """A new state for a connected company's reconnect (``scope``: a new reconnect's, else the open one's)."""
+        if scope is None and self._reconnect is not None:
+            scope = self._reconnect.scope
+        link = await self._new_link(scope or self._settings.scope)
+        self._reconnect = dataclasses.replace(link, scope=scope)
+        return link
+
     async def _new_link(self, scope: str | None) -> PendingConsent:
         issued = await workflow.execute_activity_method(
             TokenActivities.issue_state,

@@ -218,7 +218,8 @@ class CompanyStatus:
     metadata: dict[str, str] = field(default_factory=dict)
     """The partner's own metadata; not a place for secrets (shown in status and webhook events)."""
     reconnect_expires_at: datetime | None = None
-    """When the open reconnect link of a connected company stops working; None when none is open."""
+    """A reconnect is pending (until used, denied or refused): when its consent state expires (the connect
+    link renews it when the admin opens it later). None when no reconnect is pending."""
 
 
 def company_mismatch_message(expected: str, got: str | None) -> str:

@@ -3,6 +3,7 @@ through a refresh, and the partner's metadata in status and webhook events (time
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -173,3 +174,29 @@ async def test_metadata_round_trip_through_status_and_a_webhook(
         assert sc.hook.authentic == [True]
         revoked = await stack.oauth.status("meta")
         assert (revoked.phase, revoked.metadata) == (Phase.CONSENT_REVOKED, {"tenant_id": "t-43"})
+
+
+async def test_a_reconnect_link_opened_after_its_state_expired_still_works(stack: Stack) -> None:
+    """A reconnect stays asked for until used: the consent page renews an expired state (as for onboarding),
+    with the scope the reconnect asked for."""
+    await connected(stack, "later")
+    first = await stack.oauth.reconnect("later", scope=NARROW)
+    await stack.env.sleep(timedelta(minutes=20))  # past REMOTE_OAUTH_STATE_TTL (15 min)
+    assert (await stack.oauth.status("later")).reconnect_expires_at is not None  # still pending
+    page = await stack.oauth.consent_page("later")
+    assert page.authorize_url is not None
+    assert page.authorize_url != first.authorize_url
+    assert "scope=company%3Aread+employment%3Aread" in page.authorize_url
+    with pytest.raises(NotReadyError) as stale:  # the expired state itself is refused
+        await stack.oauth.complete_consent(await stack.approve(first))
+    assert stale.value.kind in (ErrorType.CALLBACK_REJECTED, ErrorType.CONSENT_STATE_EXPIRED)
+    renewed = dataclasses.replace(first, authorize_url=page.authorize_url)
+    result = await stack.oauth.complete_consent(await stack.approve(renewed, company_name="Acme later"))
+    assert result.message == "reconnected"
+    assert (await stack.oauth.status("later")).scope == NARROW
+    # A new reconnect replaces a pending one: without a scope it asks for the company's scope setting (now
+    # NARROW, since the reconnect was consented), not the pending reconnect's.
+    await stack.oauth.reconnect("later", scope="company:read")
+    again = await stack.oauth.reconnect("later")
+    assert again.authorize_url is not None
+    assert "scope=company%3Aread+employment%3Aread" in again.authorize_url
