@@ -12,6 +12,7 @@ import dataclasses
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from workflows.company_transitions import CompanyTransitions
 from workflows.kept_token import continue_as_new_due, wait_for_wake
@@ -35,6 +36,7 @@ from workflows.types.connection import (
     scope_within,
     validate_metadata,
 )
+from workflows.types.errors import ErrorType
 from workflows.types.kept_token import CARRY_FORWARD_SIGNAL, CarryForward, check_min_ttl, unavailable
 from workflows.types.tokens import TokenGrant
 
@@ -113,13 +115,14 @@ class CompanyConsentWorkflow(CompanyTransitions):
     @connect_link.validator
     def _validate_connect_link(self, request: ConnectRequest) -> None:
         if self._offboard is not None or self._phase in (Phase.OFFBOARDED, Phase.EXPIRED):
-            raise ValueError(f"company is {Phase.OFFBOARDED if self._offboard else self._phase}")
+            raise unavailable(f"company is {Phase.OFFBOARDED if self._offboard else self._phase}")
         pin = request.company_id
         if pin is not None and self._company_id is not None and pin != self._company_id:
-            raise ValueError(
+            message = (
                 f"this ref is already bound to Remote company {self._company_id}; it cannot be pinned to {pin} "
                 "(offboard it first if the ref really changes company)"
             )
+            raise ApplicationError(message, type=ErrorType.COMPANY_MISMATCH, non_retryable=True)
         if request.metadata is not None:
             try:
                 validate_metadata(request.metadata)
@@ -222,7 +225,7 @@ class CompanyConsentWorkflow(CompanyTransitions):
     def _validate_ensure_fresh(self, request: FreshnessRequest) -> None:
         check_min_ttl(request.min_ttl_seconds)
         if not self._phase.has_token:
-            raise ValueError(self._unavailable_reason())
+            raise unavailable(self._unavailable_reason())
 
     @workflow.query
     def current_token(self) -> TokenGrant | None:

@@ -113,7 +113,7 @@ class PartnerTokenWorkflow:
     def _validate_ensure_fresh(self, request: FreshnessRequest) -> None:
         check_min_ttl(request.min_ttl_seconds)
         if self._phase is PartnerPhase.MISCONFIGURED or self._stop_requested:
-            raise ValueError(self._unavailable())
+            raise unavailable(self._unavailable())
 
     @workflow.query
     def current_token(self) -> TokenGrant | None:
