@@ -3,6 +3,7 @@ scope set, shared fleet-wide and reused until near expiry."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 
@@ -13,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from worker.api import rpc
 from worker.api.auth import BearerAuth
 from worker.api.fresh import FreshTokens
+from worker.api.retry_after import DEFAULT_RATE_LIMIT, RateLimitRetry
 from workflows.assertion_tokens import (
     AssertionTokenInput,
     AssertionTokenSettings,
@@ -160,6 +162,8 @@ class AssertionTokens:
         employment_id: str | None,
         scope: str | None,
         min_ttl: float,
+        rate_limit: RateLimitRetry = DEFAULT_RATE_LIMIT,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> BearerAuth:
         return BearerAuth(
             lambda ttl: self.token(
@@ -169,4 +173,6 @@ class AssertionTokens:
                 rejected, company_ref, user_id=user_id, employment_id=employment_id, scope=scope
             ),
             min_ttl=min_ttl,
+            rate_limit=rate_limit,
+            loop=loop,
         )
