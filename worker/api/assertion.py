@@ -12,9 +12,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from worker.api import rpc
-from worker.api.auth import BearerAuth
+from worker.api.auth import DEFAULT_RATE_LIMIT, BearerAuth, RateLimitRetry
 from worker.api.fresh import FreshTokens
-from worker.api.retry_after import DEFAULT_RATE_LIMIT, RateLimitRetry
 from workflows.assertion_tokens import (
     AssertionTokenInput,
     AssertionTokenSettings,

@@ -10,9 +10,8 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from worker.api.auth import BearerAuth
+from worker.api.auth import DEFAULT_RATE_LIMIT, BearerAuth, RateLimitRetry
 from worker.api.fresh import FreshTokens
-from worker.api.retry_after import DEFAULT_RATE_LIMIT, RateLimitRetry
 from worker.api.rpc import not_ready, query_or_none, rpc_error
 from workflows.partner import PartnerTokenWorkflow
 from workflows.types.company import RetryRequest

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from worker.api.retry_after import DEFAULT_RATE_LIMIT, RateLimitRetry
-from worker.api.sync_bridge import LoopBridge
+from worker.api.auth.retry_after import DEFAULT_RATE_LIMIT, RateLimitRetry
+from worker.api.auth.sync_bridge import LoopBridge
 from workflows.types.tokens import TokenGrant
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class BearerAuth(httpx.Auth):
 
     With ``httpx.Client`` (sync) the token calls run on the event loop ``RemoteOAuth`` lives on (``loop``, else
     the one running where this is made): use it from another thread while that loop runs, never on the loop's
-    own thread (see ``worker/api/sync_bridge.py``).
+    own thread (see ``worker/api/auth/sync_bridge.py``).
     """
 
     def __init__(
