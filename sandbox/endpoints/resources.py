@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sandbox.state.faults import api_fault_response
 from sandbox.state.ratelimit import RateDecision
 from sandbox.state.records import AccessToken
 from sandbox.state.store import SandboxStore
@@ -24,7 +25,7 @@ _INVALID_TOKEN = 'Bearer error="invalid_token"'  # noqa: S105 - an RFC 6750 chal
 class _Refused(Exception):
     """An API request answered with an error instead of data."""
 
-    def __init__(self, response: JSONResponse) -> None:
+    def __init__(self, response: Response) -> None:
         super().__init__(response.status_code)
         self.response = response
 
@@ -34,7 +35,8 @@ def _message(status: int, message: str, headers: dict[str, str] | None = None) -
 
 
 def _bearer(store: SandboxStore, request: Request) -> tuple[AccessToken, RateDecision]:
-    """The live access token of this request, counted against its client's rate limit."""
+    """The live access token of this request, counted against its client's rate limit; then any ``api``
+    fault scheduled answers instead (so a 401 or a real 429 comes first, as from the gateway)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     access = store.live_access_token(token.strip()) if scheme.lower() == "bearer" else None
     if access is None:
@@ -46,6 +48,9 @@ def _bearer(store: SandboxStore, request: Request) -> tuple[AccessToken, RateDec
         store.rate_limited += 1
         body = {"error": "rate_limited", "message": "Too many requests for this client id."}
         raise _Refused(JSONResponse(body, status_code=429, headers=decision.headers()))
+    fault = store.faults.take(None, target="api")
+    if fault is not None:
+        raise _Refused(api_fault_response(fault, store.config.rate_limit_per_minute))
     return access, decision
 
 

@@ -1,4 +1,5 @@
-"""Scheduled misbehaviour of the token endpoint, for testing how clients classify failures."""
+"""Scheduled misbehaviour of the token endpoint and the bearer-protected API, for testing how clients
+classify failures and wait out rate limits."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from typing import Any
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 __all__ = [
+    "API_FAULT_KINDS",
     "FAULT_KINDS",
+    "FAULT_TARGETS",
     "GRANT_PERFORMING_KINDS",
     "FaultPlan",
     "FaultSpec",
+    "api_fault_response",
     "echo_response",
     "fault_response",
     "parse_fault",
@@ -42,6 +46,12 @@ FAULT_KINDS = (
     "echo_request",
 )
 
+FAULT_TARGETS = ("token", "api")
+"""Where a fault fires: the token endpoint, or the bearer-protected API (``/v1/...``) after the bearer checks."""
+
+API_FAULT_KINDS = ("rate_limited", "http_500", "http_502", "http_503")
+"""The kinds an ``api`` fault may have: answers an API gateway gives whatever the resource."""
+
 GRANT_PERFORMING_KINDS = ("latency", "commit_then_drop")
 """Faults after which the grant still happens; every other kind answers instead of the grant."""
 
@@ -60,13 +70,16 @@ class FaultSpec:
     retry_after: str | None = None
     grant_type: str | None = None
     """Only token requests of this grant type match; None matches all."""
+    target: str = "token"
+    """``token`` (the token endpoint) or ``api`` (every bearer-protected API endpoint)."""
 
 
 def parse_fault(body: object) -> FaultSpec:
     """Validate an admin request body; raises ``ValueError`` with a message fit for a 422."""
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
-    unknown = set(body) - {"kind", "count", "fraction", "delay_seconds", "retry_after", "grant_type"}
+    known = {"kind", "count", "fraction", "delay_seconds", "retry_after", "grant_type", "target"}
+    unknown = set(body) - known
     if unknown:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
     kind = body.get("kind")
@@ -89,6 +102,11 @@ def parse_fault(body: object) -> FaultSpec:
         raise ValueError("retry_after must be a string, as the header is")
     if grant_type is not None and not isinstance(grant_type, str):
         raise ValueError("grant_type must be a string")
+    target = body.get("target", "token")
+    if target not in FAULT_TARGETS:
+        raise ValueError(f"target must be one of {list(FAULT_TARGETS)}")
+    if target == "api" and (kind not in API_FAULT_KINDS or grant_type is not None):
+        raise ValueError(f"an api fault has a kind of {list(API_FAULT_KINDS)} and no grant_type")
     return FaultSpec(
         kind=kind,
         count=count,
@@ -96,6 +114,7 @@ def parse_fault(body: object) -> FaultSpec:
         delay_seconds=float(delay),
         retry_after=retry_after,
         grant_type=grant_type,
+        target=target,
     )
 
 
@@ -107,7 +126,7 @@ class _Scheduled:
 
 
 class FaultPlan:
-    """The faults waiting for token requests, first scheduled first served."""
+    """The faults waiting for token and API requests, first scheduled first served."""
 
     def __init__(self) -> None:
         self._scheduled: list[_Scheduled] = []
@@ -124,15 +143,15 @@ class FaultPlan:
         """What is scheduled and how often each fault has fired."""
         return [{**asdict(item.spec), "fired": item.fired} for item in self._scheduled]
 
-    def take(self, grant_type: str | None) -> FaultSpec | None:
-        """The fault for this request, if any; counted faults are used up, fractional ones stay.
+    def take(self, grant_type: str | None, *, target: str = "token") -> FaultSpec | None:
+        """The fault for this request to ``target``, if any; counted faults are used up, fractional ones stay.
 
         A fraction fires deterministically (error diffusion: the n-th match fires when
         ``floor(n * fraction)`` grows), so a test asking for 0.5 sees every second request fail.
         """
         for item in self._scheduled:
             spec = item.spec
-            if spec.grant_type is not None and spec.grant_type != grant_type:
+            if spec.target != target or (spec.grant_type is not None and spec.grant_type != grant_type):
                 continue
             if spec.count is not None:
                 item.fired += 1
@@ -182,6 +201,20 @@ def fault_response(spec: FaultSpec, token_type: str) -> Response:
     mangled: dict[str, object] = dict(token)
     mangle(mangled)
     return JSONResponse(mangled, headers=no_store)
+
+
+def api_fault_response(spec: FaultSpec, limit: int) -> Response:
+    """What an ``api`` fault answers: a 429 shaped like the API's own (``Retry-After``, no budget left), or an
+    HTML 5xx page as from the token endpoint."""
+    if spec.kind != "rate_limited":
+        return fault_response(spec, "bearer")
+    body = {"error": "rate_limited", "message": "Too many requests for this client id (injected fault)."}
+    headers = {
+        "Retry-After": spec.retry_after or "7",
+        "x-ratelimit-limit": str(limit),
+        "x-ratelimit-remaining": "0",
+    }
+    return JSONResponse(body, status_code=429, headers=headers)
 
 
 def echo_response(body: bytes, authorization: str | None) -> Response:

@@ -4,7 +4,7 @@ Everything an application needs is importable from here (``from worker.api impor
 modules beside it are the facade's private parts, one per kind of token.
 """
 
-from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth
+from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth, RateLimitRetry
 from worker.api.companies import Onboarding
 from worker.api.companies.imports import ImportedCompany, ImportOutcome, ImportResult
 from worker.api.remote_oauth import RemoteOAuth
@@ -53,6 +53,7 @@ __all__ = [
     "Onboarding",
     "PartnerStatus",
     "Phase",
+    "RateLimitRetry",
     "RemoteOAuth",
     "RemoteOAuthError",
     "RequestRejectedError",

@@ -3,6 +3,7 @@ scope set, shared fleet-wide and reused until near expiry."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 
@@ -11,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from worker.api import rpc
-from worker.api.auth import BearerAuth
+from worker.api.auth import DEFAULT_RATE_LIMIT, BearerAuth, RateLimitRetry
 from worker.api.fresh import FreshTokens
 from workflows.assertion_tokens import (
     AssertionTokenInput,
@@ -160,6 +161,8 @@ class AssertionTokens:
         employment_id: str | None,
         scope: str | None,
         min_ttl: float,
+        rate_limit: RateLimitRetry = DEFAULT_RATE_LIMIT,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> BearerAuth:
         return BearerAuth(
             lambda ttl: self.token(
@@ -169,4 +172,6 @@ class AssertionTokens:
                 rejected, company_ref, user_id=user_id, employment_id=employment_id, scope=scope
             ),
             min_ttl=min_ttl,
+            rate_limit=rate_limit,
+            loop=loop,
         )

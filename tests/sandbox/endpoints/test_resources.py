@@ -249,3 +249,32 @@ async def test_api_requests_count_against_the_tokens_client() -> None:
     assert (ok.status_code, ok.headers["x-ratelimit-remaining"]) == (200, "0")
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "60"
+
+
+# Faults of the API
+
+
+async def test_an_api_fault_answers_429_with_the_chosen_retry_after(sandbox: Sandbox) -> None:
+    """A ``rate_limited`` fault for the ``api`` target answers the next API request 429 with its Retry-After,
+    shaped like the API's own; the request after it is served."""
+    fault = {"kind": "rate_limited", "count": 1, "target": "api", "retry_after": "2"}
+    assert (await sandbox.client.post("/sandbox/faults", json=fault)).status_code == 200
+    headers = bearer(sandbox.tokens["access_token"])
+    limited = await sandbox.client.get("/v1/companies", headers=headers)
+    served = await sandbox.client.get("/v1/companies", headers=headers)
+    assert (limited.status_code, limited.json()["error"]) == (429, "rate_limited")
+    assert {name: limited.headers[name] for name in ("retry-after", "x-ratelimit-remaining")} == {
+        "retry-after": "2",
+        "x-ratelimit-remaining": "0",
+    }
+    assert served.status_code == 200
+    assert (await sandbox.client.get("/sandbox/faults")).json() == {"faults": []}
+
+
+async def test_an_api_fault_waits_for_a_live_bearer(sandbox: Sandbox) -> None:
+    """A request with a dead token still gets its 401 and leaves the fault for the next live one."""
+    await sandbox.client.post("/sandbox/faults", json={"kind": "http_503", "count": 1, "target": "api"})
+    dead = await sandbox.client.get("/v1/companies", headers=bearer("made-up"))
+    limited = await magic(sandbox, {"user_id": sandbox.tokens["user_id"]})
+    assert (dead.status_code, limited.status_code) == (401, 503)
+    assert limited.headers["content-type"].startswith("text/html")

@@ -136,6 +136,26 @@ async def test_fraction_faults_fire_on_that_share_of_requests(client: httpx.Asyn
     assert after == 200
 
 
+async def test_an_api_fault_leaves_the_token_endpoint_alone(client: httpx.AsyncClient) -> None:
+    """A fault for the ``api`` target waits for an API request; token requests pass by it."""
+    await schedule(client, kind="rate_limited", count=1, target="api", retry_after="3")
+    response = await client.post(SPEC.token.path, data=PARTNER)
+    listed = (await client.get("/sandbox/faults")).json()["faults"]
+    assert response.status_code == 200
+    assert listed == [
+        {
+            "kind": "rate_limited",
+            "count": 1,
+            "fraction": None,
+            "delay_seconds": 0.0,
+            "retry_after": "3",
+            "grant_type": None,
+            "target": "api",
+            "fired": 0,
+        }
+    ]
+
+
 async def test_grant_type_restricts_a_fault(client: httpx.AsyncClient) -> None:
     """A fault for refresh_token leaves client_credentials requests alone."""
     await schedule(client, kind="http_500", count=1, grant_type="refresh_token")
@@ -150,10 +170,13 @@ async def test_grant_type_restricts_a_fault(client: httpx.AsyncClient) -> None:
     "body",
     [{"kind": "gremlins", "count": 1}, {"kind": "http_500"}, {"kind": "http_500", "count": 1, "fraction": 0.5},
      {"kind": "http_500", "fraction": 1.5}, {"kind": "http_500", "count": 0}, {"kind": "latency", "count": 1,
-     "delay_seconds": -1}],
+     "delay_seconds": -1}, {"kind": "http_500", "count": 1, "target": "consent"},
+     {"kind": "invalid_grant", "count": 1, "target": "api"},
+     {"kind": "rate_limited", "count": 1, "target": "api", "grant_type": "refresh_token"}],
 )  # fmt: skip
 async def test_impossible_faults_are_422(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-    """Unknown kinds, missing or double count/fraction and out-of-range numbers are refused."""
+    """Unknown kinds and targets, missing or double count/fraction, out-of-range numbers, and an ``api`` fault
+    of a token-only kind or with a grant type are refused."""
     response = await client.post("/sandbox/faults", json=body)
     assert response.status_code == 422
     assert set(response.json()) == {"message"}

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from tests.support.stack import CLIENT_ID, EXACT, Stack, make_stack
-from worker.api import RemoteOAuth
+from tests.support.stack import Stack
 
 JWT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def stack(dev_server_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Stack]:
-    """A connected company (named by the queue) and an API that knows the client id, on the dev server."""
-    async with make_stack(dev_server_env, task_queue) as built:
-        oauth = RemoteOAuth(
-            dev_server_env.client, task_queue=task_queue, company_settings=EXACT, client_id=CLIENT_ID
-        )
-        ready = dataclasses.replace(built, oauth=oauth)
-        await ready.connect(task_queue, company_name=f"Acme {task_queue}")
-        yield ready
 
 
 async def token_requests(stack: Stack) -> dict[str, int]:
@@ -63,9 +45,12 @@ async def test_assertion_auth_for_the_consenting_admin_mints_once_after_a_401(st
 async def test_partner_auth_sees_every_consenting_company(stack: Stack) -> None:
     """partner_auth carries a client-credentials token, which the sandbox accepts across companies."""
     status = await stack.oauth.status(stack.task_queue)
-    async with httpx.AsyncClient(base_url=stack.sandbox.url, auth=stack.oauth.partner_auth()) as api:
-        response = await api.get("/v1/companies")
-        again = await api.get("/v1/companies")
+    try:
+        async with httpx.AsyncClient(base_url=stack.sandbox.url, auth=stack.oauth.partner_auth()) as api:
+            response = await api.get("/v1/companies")
+            again = await api.get("/v1/companies")
+    finally:
+        await stack.oauth.partner_stop()  # keyed by client id: a later test's partner token would meet it
     assert response.status_code == again.status_code == 200
     assert [c["id"] for c in response.json()["data"]["companies"]] == [status.company_id]
     assert await token_requests(stack) == {"authorization_code": 1, "client_credentials": 1}
