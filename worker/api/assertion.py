@@ -3,16 +3,16 @@ scope set, shared fleet-wide and reused until near expiry."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from typing import Unpack
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from worker.api import rpc
-from worker.api.auth import DEFAULT_RATE_LIMIT, BearerAuth, RateLimitRetry
+from worker.api.auth import AuthOptions, BearerAuth
 from worker.api.fresh import FreshTokens
 from workflows.assertion_tokens import (
     AssertionTokenInput,
@@ -160,9 +160,7 @@ class AssertionTokens:
         user_id: str | None,
         employment_id: str | None,
         scope: str | None,
-        min_ttl: float,
-        rate_limit: RateLimitRetry = DEFAULT_RATE_LIMIT,
-        loop: asyncio.AbstractEventLoop | None = None,
+        **options: Unpack[AuthOptions],
     ) -> BearerAuth:
         return BearerAuth(
             lambda ttl: self.token(
@@ -171,7 +169,5 @@ class AssertionTokens:
             lambda rejected: self.after_rejection(
                 rejected, company_ref, user_id=user_id, employment_id=employment_id, scope=scope
             ),
-            min_ttl=min_ttl,
-            rate_limit=rate_limit,
-            loop=loop,
+            **options,
         )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from dataclasses import dataclass
+from typing import Unpack
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from worker.api.auth import DEFAULT_RATE_LIMIT, BearerAuth, RateLimitRetry
+from worker.api.auth import AuthOptions, BearerAuth
 from worker.api.fresh import FreshTokens
 from worker.api.rpc import not_ready, query_or_none, rpc_error
 from workflows.partner import PartnerTokenWorkflow
@@ -120,18 +120,9 @@ class PartnerTokens:
         finally:
             self._tokens.evict(("partner", normalise_scope(scope)))
 
-    def auth(
-        self,
-        scope: str | None,
-        *,
-        min_ttl: float,
-        rate_limit: RateLimitRetry = DEFAULT_RATE_LIMIT,
-        loop: asyncio.AbstractEventLoop | None = None,
-    ) -> BearerAuth:
+    def auth(self, scope: str | None, **options: Unpack[AuthOptions]) -> BearerAuth:
         return BearerAuth(
             lambda ttl: self.token(scope, min_ttl=ttl),
             lambda rejected: self.after_rejection(rejected, scope),
-            min_ttl=min_ttl,
-            rate_limit=rate_limit,
-            loop=loop,
+            **options,
         )

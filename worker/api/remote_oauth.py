@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Unpack
 
 from temporalio.client import Client
 
 from worker.api.assertion import AssertionTokens
-from worker.api.auth import DEFAULT_MIN_TTL, BearerAuth, CompanyAuth
+from worker.api.auth import DEFAULT_MIN_TTL, AuthOptions, BearerAuth, CompanyAuth
 from worker.api.companies.connections import CompanyConnections
 from worker.api.companies.tokens import CompanyTokens, Onboarding
 from worker.api.fresh import FreshTokens
@@ -152,12 +153,9 @@ class RemoteOAuth(CompanyConnections):
         return await self._companies.list(phase, metadata)
 
     async def token(self, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> TokenGrant:
-        """A token valid for at least ``min_ttl`` seconds.
-
-        From this process's token cache when it holds one valid that long (no Temporal call); else one query
-        (no history written) shared by every caller that missed, and only a stale token costs an update:
-        the workflow runs at most one refresh however many callers ask at once.
-        """
+        """A token valid for at least ``min_ttl`` seconds: from this process's token cache when it holds one
+        (no Temporal call); else one query shared by every caller that missed, and only a stale token costs an
+        update: the workflow runs at most one refresh however many callers ask at once."""
         # The hit path is what a read costs: the cache's own lookup, before any other await.
         cached = self._fresh(company_ref, min_ttl)
         if cached is not None:
@@ -181,9 +179,10 @@ class RemoteOAuth(CompanyConnections):
         """Ask a misconfigured company to try again now."""
         await self._companies.retry(company_ref)
 
-    def auth(self, company_ref: str, *, min_ttl: float = DEFAULT_MIN_TTL) -> CompanyAuth:
-        """An ``httpx.Auth`` for an ``httpx.AsyncClient`` acting as this company."""
-        return CompanyAuth(self, company_ref, min_ttl=min_ttl)
+    def auth(self, company_ref: str, **options: Unpack[AuthOptions]) -> CompanyAuth:
+        """An ``httpx.Auth`` acting as this company (``httpx.AsyncClient``, or ``httpx.Client`` in a thread):
+        a 401 refreshes once, a 429 is waited out; ``options``: ``min_ttl``, ``rate_limit``, ``loop``."""
+        return CompanyAuth(self, company_ref, **options)
 
     # -- partner tokens (client credentials) ---------------------------------------------------------
 
@@ -216,9 +215,9 @@ class RemoteOAuth(CompanyConnections):
         """Stop keeping this partner token fresh (its workflow ends); asking for it later starts a new one."""
         return await self._partner.stop(scope)
 
-    def partner_auth(self, scope: str | None = None, *, min_ttl: float = DEFAULT_MIN_TTL) -> BearerAuth:
-        """An ``httpx.Auth`` carrying the partner token."""
-        return self._partner.auth(scope, min_ttl=min_ttl)
+    def partner_auth(self, scope: str | None = None, **options: Unpack[AuthOptions]) -> BearerAuth:
+        """An ``httpx.Auth`` carrying the partner token (401 and 429 as by ``auth``)."""
+        return self._partner.auth(scope, **options)
 
     # -- assertion tokens (acting as a company manager or an employee) --------------------------------
 
@@ -270,11 +269,11 @@ class RemoteOAuth(CompanyConnections):
         user_id: str | None = None,
         employment_id: str | None = None,
         scope: str | None = None,
-        min_ttl: float = DEFAULT_MIN_TTL,
+        **options: Unpack[AuthOptions],
     ) -> BearerAuth:
-        """An ``httpx.Auth`` acting as a subject (see ``assertion_token``); a 401 mints once and retries."""
+        """An ``httpx.Auth`` acting as a subject (see ``assertion_token``); 401 and 429 as by ``auth``."""
         return self._assertion.auth(
-            company_ref, user_id=user_id, employment_id=employment_id, scope=scope, min_ttl=min_ttl
+            company_ref, user_id=user_id, employment_id=employment_id, scope=scope, **options
         )
 
     # -- magic links ---------------------------------------------------------------------------------

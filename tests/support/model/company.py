@@ -174,7 +174,7 @@ class CompanyWorld(World[CompanyInput]):
         (Remote has no revocation endpoint; they stay valid there until the company revokes the app)."""
         kept = self.workflow._kept.token
         assert kept is not None, "a reconnect answered without keeping its grant"
-        self.ledger.delivered[:] = [kept.refresh_token]
+        self.ledger.delivered[:] = [kept.refresh_token] if kept.refresh_token else []
 
     def retry(self) -> None:
         self.call(self.workflow.retry, RetryRequest())

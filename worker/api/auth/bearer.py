@@ -8,7 +8,7 @@ import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import httpx
 
@@ -19,10 +19,21 @@ from workflows.types.tokens import TokenGrant
 if TYPE_CHECKING:
     from worker.api.remote_oauth import RemoteOAuth
 
-__all__ = ["DEFAULT_MIN_TTL", "BearerAuth", "CompanyAuth", "utc_now"]
+__all__ = ["DEFAULT_MIN_TTL", "AuthOptions", "BearerAuth", "CompanyAuth", "utc_now"]
 
 DEFAULT_MIN_TTL = 60.0
 """Seconds a token must still be valid when handed out, so a request in flight does not expire."""
+
+
+class AuthOptions(TypedDict, total=False):
+    """The options of every ``auth()`` (``RemoteOAuth.auth``, ``partner_auth``, ``assertion_auth``)."""
+
+    min_ttl: float
+    """Seconds a token must still be valid when a request is sent (``DEFAULT_MIN_TTL``)."""
+    rate_limit: RateLimitRetry
+    """How a 429 is waited out (``DEFAULT_RATE_LIMIT``: 3 retries, at most 30 s each)."""
+    loop: asyncio.AbstractEventLoop | None
+    """The event loop of the ``RemoteOAuth``, for ``httpx.Client`` (default: the loop running at creation)."""
 
 
 def utc_now() -> datetime:
@@ -148,19 +159,9 @@ class BearerAuth(httpx.Auth):
 class CompanyAuth(BearerAuth):
     """``BearerAuth`` with the company's token; a 401 refreshes it once fleet-wide and retries."""
 
-    def __init__(
-        self,
-        oauth: RemoteOAuth,
-        company_ref: str,
-        *,
-        min_ttl: float = DEFAULT_MIN_TTL,
-        rate_limit: RateLimitRetry = DEFAULT_RATE_LIMIT,
-        loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
+    def __init__(self, oauth: RemoteOAuth, company_ref: str, **options: Unpack[AuthOptions]) -> None:
         super().__init__(
             lambda ttl: oauth.token(company_ref, min_ttl=ttl),
             lambda rejected: oauth.token_after_rejection(company_ref, rejected),
-            min_ttl=min_ttl,
-            rate_limit=rate_limit,
-            loop=loop,
+            **options,
         )

@@ -43,9 +43,9 @@ def statuses(response: httpx.Response) -> list[int]:
 
 
 def company_auth(stack: Stack, waits: Waits, *, default_wait: float = 1.0) -> CompanyAuth:
-    """The company's auth with the default bounds, sleeping through ``waits``."""
+    """The company's auth (as ``RemoteOAuth.auth`` makes it) with the default bounds, sleeping through ``waits``."""
     policy = RateLimitRetry(sleep=waits.sleep, default_wait=default_wait)
-    return CompanyAuth(stack.oauth, stack.task_queue, rate_limit=policy)
+    return stack.oauth.auth(stack.task_queue, rate_limit=policy)
 
 
 async def test_a_429_is_waited_out_and_the_call_succeeds(stack: Stack) -> None:
@@ -144,9 +144,15 @@ async def test_a_429_then_a_401_waits_then_refreshes_once(stack: Stack) -> None:
 async def test_partner_and_assertion_auth_wait_out_429s_too(stack: Stack) -> None:
     """``partner_auth()`` and ``assertion_auth()`` have the same policy: ``Retry-After: 0`` retries at once."""
     scope = "employment:read"  # a partner token of its own: its workflow is keyed by client id and scopes
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = RateLimitRetry(sleep=sleep)
     auths = [
-        stack.oauth.partner_auth(scope),
-        stack.oauth.assertion_auth(stack.task_queue, scope="company:read"),
+        stack.oauth.partner_auth(scope, rate_limit=policy),
+        stack.oauth.assertion_auth(stack.task_queue, scope="company:read", rate_limit=policy),
     ]
     responses = []
     try:
@@ -157,3 +163,4 @@ async def test_partner_and_assertion_auth_wait_out_429s_too(stack: Stack) -> Non
     finally:
         await stack.oauth.partner_stop(scope)  # else a later test's partner token meets this stack's workflow
     assert [statuses(response) for response in responses] == [[429, 200], [429, 200]]
+    assert waits == [0.0, 0.0]  # the options reached both flows
