@@ -81,18 +81,22 @@ class CompanyTransitions(CompanyState):
         self._notify("denied", detail)
         return CallbackResult(phase=self._phase, message=f"consent was not given: {detail}", error_type=code)
 
-    async def _exchange(self, code: str) -> CallbackResult:
-        previous = self._phase
-        self._phase = Phase.EXCHANGING
-        requested_at = workflow.now()
-        pinned = self._company_id
-        grant: TokenGrant | Failure = await attempt(
+    async def _exchange_code(self, code: str, pinned: str | None) -> TokenGrant | Failure:
+        """The code exchange, refused by the activity when the grant names another company than ``pinned``."""
+        return await attempt(
             workflow.execute_activity_method(
                 TokenActivities.exchange_code,
                 ExchangeCodeInput(code=code, expected_company_id=pinned),
                 **options.token_endpoint_kwargs(self._settings.token_task_queue),
             )
         )
+
+    async def _exchange(self, code: str) -> CallbackResult:
+        previous = self._phase
+        self._phase = Phase.EXCHANGING
+        requested_at = workflow.now()
+        pinned = self._company_id
+        grant = await self._exchange_code(code, pinned)
         if isinstance(grant, Failure):
             self._phase = previous
             await self._on_failure(grant, refreshing=False)
@@ -119,13 +123,7 @@ class CompanyTransitions(CompanyState):
         """
         requested_at = workflow.now()
         pinned = self._company_id
-        grant: TokenGrant | Failure = await attempt(
-            workflow.execute_activity_method(
-                TokenActivities.exchange_code,
-                ExchangeCodeInput(code=code, expected_company_id=pinned),
-                **options.token_endpoint_kwargs(self._settings.token_task_queue),
-            )
-        )
+        grant = await self._exchange_code(code, pinned)
         if isinstance(grant, Failure):
             return self._reconnect_failed(
                 f"{grant.message}; the current grant stays in use", grant.error_type
