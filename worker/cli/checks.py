@@ -28,6 +28,7 @@ __all__ = [
     "check_uuid",
     "fail",
     "min_ttl_option",
+    "ref_problem",
     "within_lifetime",
 ]
 
@@ -52,17 +53,26 @@ def _shown(value: str) -> str:
     return repr(value[:_SHOWN] + ("..." if len(value) > _SHOWN else ""))
 
 
+def ref_problem(value: str) -> str | None:
+    """Why ``value`` is not a company reference (the line every command prints), or None if it is one."""
+    try:
+        validate_company_ref(value)
+    except ValueError:
+        return (
+            f"invalid company reference {_shown(value)}: use 1-128 letters, digits or . _ @ : - "
+            "(starting with a letter or digit)"
+        )
+    return None
+
+
 def check_ref(value: str | None) -> str | None:
     """A typer callback: the company reference, or one line and exit 1."""
     if value is None:
         return None
-    try:
-        return validate_company_ref(value)
-    except ValueError:
-        raise fail(
-            f"invalid company reference {_shown(value)}: use 1-128 letters, digits or . _ @ : - "
-            "(starting with a letter or digit)"
-        ) from None
+    reason = ref_problem(value)
+    if reason is not None:
+        raise fail(reason)
+    return value
 
 
 def check_uuid(flag: str, value: str | None) -> str | None:
