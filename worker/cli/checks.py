@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from workflows.types.company import validate_company_ref
+from workflows.types.connection import validate_metadata
 from workflows.types.errors import ErrorType, RemoteOAuthError
 from workflows.types.tokens import TokenGrant
 
@@ -28,6 +29,7 @@ __all__ = [
     "check_uuid",
     "fail",
     "min_ttl_option",
+    "parse_meta",
     "ref_problem",
     "within_lifetime",
 ]
@@ -73,6 +75,24 @@ def check_ref(value: str | None) -> str | None:
     if reason is not None:
         raise fail(reason)
     return value
+
+
+def parse_meta(pairs: list[str] | None) -> dict[str, str] | None:
+    """``--meta key=value`` options as metadata (None when none was given), or one line and exit 1."""
+    if not pairs:
+        return None
+    meta: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise fail(f"--meta takes key=value, not {_shown(pair)}")
+        if key in meta:
+            raise fail(f"--meta names {_shown(key)} twice")
+        meta[key] = value
+    try:
+        return validate_metadata(meta)
+    except ValueError as err:
+        raise fail(f"--meta: {err}") from None
 
 
 def check_uuid(flag: str, value: str | None) -> str | None:

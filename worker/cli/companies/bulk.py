@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, TextIO
 
 import typer
@@ -57,6 +58,8 @@ class Outcome:
 
     out: str | None = None
     note: str | None = None
+    tally: str | None = None
+    """What kind of success this was, counted for the summary (``imported``, ``refused``...)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Summary:
 
     ok: int
     failed: int
+    tallies: Mapping[str, int] = field(default_factory=dict)
+    """How many successes of each ``Outcome.tally``."""
 
     @property
     def line(self) -> str:
@@ -112,6 +117,7 @@ class _Printer:
         self._next = 0
         self.ok = 0
         self.failed = 0
+        self.tallies: Counter[str] = Counter()
 
     def finished(self, index: int, outcome: Outcome | None, reason: str | None) -> None:
         self._finished[index] = (outcome, reason)
@@ -130,6 +136,8 @@ class _Printer:
             typer.echo(f"{ref}: {reason}", err=True)
             return
         self.ok += 1
+        if outcome.tally is not None:
+            self.tallies[outcome.tally] += 1
         if outcome.out is not None:
             typer.echo(outcome.out)
         if outcome.note is not None:
@@ -170,7 +178,7 @@ async def run_each(
             group.create_task(work())
     if progress is not None:
         progress.clear()
-    return Summary(ok=printer.ok, failed=printer.failed)
+    return Summary(ok=printer.ok, failed=printer.failed, tallies=dict(printer.tallies))
 
 
 def run_bulk(
@@ -179,6 +187,7 @@ def run_bulk(
     *,
     concurrency: int,
     before: Callable[[context.AppContext], None] | None = None,
+    summary_line: Callable[[Summary], str] = lambda summary: summary.line,
 ) -> None:
     """Connect once, run ``operation`` for every ref (given, or found once connected), print the summary,
     and exit 1 if any ref failed. ``before`` may refuse the whole run first (it raises one of our errors)."""
@@ -195,6 +204,6 @@ def run_bulk(
         )
 
     summary = run_job(job)
-    typer.echo(summary.line, err=True)
+    typer.echo(summary_line(summary), err=True)
     if summary.failed:
         raise typer.Exit(1)

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from worker.api import ImportedCompany
 from worker.cli.checks import ref_problem
+from workflows.types.connection import check_scope, validate_metadata
 
 __all__ = ["FIELDS", "REQUIRED", "Format", "ImportFileError", "ImportRow", "format_of", "parse"]
 
@@ -29,7 +31,6 @@ MAX_TOKEN = 4096
 """Longer than any refresh token a gateway issues; a longer value is a column of something else."""
 
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII, no spaces: a token is one word
-_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 section 3.3 scope-token
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 _UUID_EXAMPLE = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 _Bad = Callable[[str], None]
@@ -66,6 +67,18 @@ class ImportRow:
     scope: str | None = None
     expires_at: datetime | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
+
+    def company(self) -> ImportedCompany:
+        """What ``RemoteOAuth.import_company`` takes."""
+        return ImportedCompany(
+            company_ref=self.ref,
+            refresh_token=self.refresh_token,
+            company_id=self.company_id,
+            user_id=self.user_id,
+            scope=self.scope,
+            expires_at=self.expires_at,
+            metadata=self.meta,
+        )
 
 
 def format_of(source: str, given: Format | None) -> Format:
@@ -199,8 +212,11 @@ def _row(line: int, record: dict[str, object], problems: list[str]) -> ImportRow
     company_id = _uuid(text("company_id"), "company_id", bad)
     user_id = _uuid(text("user_id"), "user_id", bad)
     scope = text("scope")
-    if scope is not None and not all(_SCOPE_TOKEN.fullmatch(one) for one in scope.split()):
-        bad("scope must be scope tokens separated by spaces, like 'company:read employment:write'")
+    if scope is not None:
+        try:
+            scope = check_scope(scope)
+        except ValueError:  # its message quotes the value
+            bad("scope must be scope tokens separated by spaces, like 'company:read employment:write'")
     expires_at = _moment(text("expires_at"), bad)
     meta = _meta(record.get("meta"), bad)
     if len(problems) > found or ref is None or token is None:
@@ -211,7 +227,7 @@ def _row(line: int, record: dict[str, object], problems: list[str]) -> ImportRow
         refresh_token=token,
         company_id=company_id,
         user_id=user_id,
-        scope=" ".join(scope.split()) if scope is not None else None,
+        scope=scope,
         expires_at=expires_at,
         meta=meta,
     )
@@ -256,8 +272,13 @@ def _meta(value: object, bad: _Bad) -> dict[str, str]:
         if len(meta) != len(pairs):
             bad("meta names a key twice")
             return {}
-        return meta
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+    elif isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        meta = {str(key): str(val) for key, val in value.items()}
+    else:
         bad("meta must be a JSON object of strings")
         return {}
-    return {str(key): str(val) for key, val in value.items()}
+    try:
+        return validate_metadata(meta)
+    except ValueError as err:  # names a key (the partner's own name), never a value
+        bad(f"meta: {err}")
+        return {}

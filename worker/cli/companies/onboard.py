@@ -10,15 +10,15 @@ import typer
 
 from worker import context
 from worker.api.companies import Onboarding
-from worker.cli.checks import check_ref, fail
+from worker.cli.checks import check_ref, fail, parse_meta
 from worker.cli.companies.bulk import DEFAULT_CONCURRENCY, Concurrency, Outcome, run_bulk
 from worker.cli.companies.refs import FromFile, read_refs
-from worker.cli.jobs import jsonable, run_job
+from worker.cli.jobs import Ref, jsonable, run_job
 from workflows.io.connect_session import KEYGEN_HINT
-from workflows.types.company import CompanySettings, RefreshPolicy
+from workflows.types.company import CompanySettings, CompanyStatus, RefreshPolicy
 from workflows.types.errors import ConfigurationError
 
-__all__ = ["onboard"]
+__all__ = ["onboard", "reconnect"]
 
 
 def _no_link_possible() -> ConfigurationError:
@@ -73,6 +73,14 @@ def onboard(
             help="Pin the ref to this Remote company id (UUID): consent from any other company never binds.",
         ),
     ] = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--meta",
+            metavar="KEY=VALUE",
+            help="Your own metadata for the company (repeat for more; replaces what it had). Not for secrets.",
+        ),
+    ] = None,
     from_file: FromFile = None,
     as_json: Annotated[
         bool,
@@ -94,6 +102,7 @@ def onboard(
     """
     if (company_ref is None) == (from_file is None):
         raise fail("give exactly one of REF and --from", code=2)
+    metadata = parse_meta(meta)
     if company_id is not None and from_file is not None:
         raise fail("--company-id pins one company: it cannot apply to every company of --from", code=2)
 
@@ -107,7 +116,8 @@ def onboard(
     if from_file is not None:
 
         async def each(ctx: context.AppContext, ref: str) -> Outcome:
-            return _line(await ctx.oauth.onboard(ref, settings=settings(ctx), renew=renew), as_json)
+            link = await ctx.oauth.onboard(ref, settings=settings(ctx), renew=renew, metadata=metadata)
+            return _line(link, as_json)
 
         run_bulk(read_refs(from_file), each, concurrency=concurrency, before=_needs_links)
         return
@@ -116,7 +126,9 @@ def onboard(
     one = company_ref
 
     async def job(ctx: context.AppContext) -> None:
-        link = await ctx.oauth.onboard(one, settings=settings(ctx), renew=renew, company_id=company_id)
+        link = await ctx.oauth.onboard(
+            one, settings=settings(ctx), renew=renew, company_id=company_id, metadata=metadata
+        )
         if as_json:
             typer.echo(_line(link, as_json=True).out)
         elif link.authorize_url is None:
@@ -127,3 +139,41 @@ def onboard(
             typer.echo(link.connect_url)
 
     run_job(job)
+
+
+def reconnect(
+    company_ref: Ref,
+    scope: Annotated[
+        str | None, typer.Option(help="Scopes to ask for (default: the company's current scopes).")
+    ] = None,
+    narrow: Annotated[
+        bool,
+        typer.Option("--narrow", help="Narrow the token to --scope now, through a refresh: no admin needed."),
+    ] = False,
+) -> None:
+    """Give a connected company a new connect link (more scopes, or another admin), or narrow its scopes.
+
+    The company keeps using its current token until its admin consents through the new link, and the new
+    grant replaces it only if that consent is for the same Remote company. With --narrow --scope S the
+    token is narrowed to S through a refresh (within what was granted), and the granted scope is printed.
+    """
+    if narrow and scope is None:
+        raise fail("--narrow needs --scope: the scopes to keep", code=2)
+
+    if narrow:
+        assert scope is not None  # checked above
+
+        async def narrowed(ctx: context.AppContext) -> CompanyStatus:
+            return await ctx.oauth.narrow_scope(company_ref, scope)
+
+        status = run_job(narrowed)
+        typer.echo(f"{company_ref} now has scope {status.scope or '(none named by the gateway)'}")
+        return
+
+    async def job(ctx: context.AppContext) -> Onboarding:
+        return await ctx.oauth.reconnect(company_ref, scope=scope)
+
+    link = run_job(job)
+    if link.connect_url is None:
+        raise fail(f"no connect link can be made: {KEYGEN_HINT}")
+    typer.echo(link.connect_url)

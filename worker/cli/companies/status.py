@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from worker import context
-from worker.cli.checks import check_ref
+from worker.cli.checks import check_ref, parse_meta
 from worker.cli.jobs import jsonable, run_job
 from workflows.types.company import CompanyStatus, Phase
 from workflows.types.untrusted import printable
@@ -22,9 +22,19 @@ def _age(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def status_table(rows: list[CompanyStatus]) -> str:
-    """The `list` command's table: one line per company, stored text made printable."""
-    header = ("COMPANY", "STATE", "REMOTE COMPANY ID", "EXPIRES", "NEXT REFRESH", "REFRESHES", "LAST ERROR")
+def status_table(rows: list[CompanyStatus], *, scope: bool = False) -> str:
+    """The `list` command's table: one line per company, stored text made printable; ``scope`` adds the
+    granted scopes (the one-company view: a column of them would make the table unreadable)."""
+    header: tuple[str, ...] = (
+        "COMPANY",
+        "STATE",
+        "REMOTE COMPANY ID",
+        "EXPIRES",
+        "NEXT REFRESH",
+        "REFRESHES",
+        "LAST ERROR",
+    )
+    header += ("SCOPE",) if scope else ()
     lines = [header] + [
         (
             s.company_ref,
@@ -35,6 +45,7 @@ def status_table(rows: list[CompanyStatus]) -> str:
             str(s.refreshes),
             # Stored text may quote a gateway or a browser: no escape sequence reaches the terminal.
             printable(s.last_error or "-", 60),
+            *((s.scope or "-",) if scope else ()),
         )
         for s in rows
     ]
@@ -48,17 +59,30 @@ def status(
     ] = None,
     state: Annotated[Phase | None, typer.Option(help="Only companies in this state.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--meta",
+            metavar="KEY=VALUE",
+            help="Only companies with this metadata (repeat: all must match); filtered here, not by Temporal.",
+        ),
+    ] = None,
 ) -> None:
-    """Show one company's status, or a table of every company (optionally filtered by state)."""
+    """Show one company's status, or a table of every company (optionally filtered by state or metadata).
+
+    Metadata is encrypted with everything else, so Temporal cannot search it: --meta reads every listed
+    company's status and keeps those that match.
+    """
+    wanted = parse_meta(meta) or {}
 
     async def job(ctx: context.AppContext) -> list[CompanyStatus]:
         if company_ref is not None:
             return [await ctx.oauth.status(company_ref)]
         return await ctx.oauth.list(state)
 
-    rows = run_job(job)
+    rows = [row for row in run_job(job) if all(row.metadata.get(k) == v for k, v in wanted.items())]
     if as_json:
         payload = [jsonable(asdict(r)) for r in rows]
-        typer.echo(json.dumps(payload[0] if company_ref else payload, indent=2))
+        typer.echo(json.dumps(payload[0] if company_ref and payload else payload, indent=2))
     else:
-        typer.echo(status_table(rows))
+        typer.echo(status_table(rows, scope=company_ref is not None))
