@@ -120,6 +120,10 @@ def test_csv_shape_problems() -> None:
     assert problems("ref,refresh_token,meta\nacme,rt,novalue\n", Format.CSV) == [
         "line 2: meta must be key=value pairs separated by ;"
     ]
+    assert problems("ref,refresh_token,meta\nacme,rt,Tenant=x\n", Format.CSV) == [
+        "line 2: meta: invalid metadata key 'Tenant': use 1-64 lower-case letters, digits or . _ - "
+        "(starting with a letter)"
+    ]
     assert problems("ref,refresh_token,ref\n", Format.CSV) == ["line 1: header column(s) 3 repeat a field"]
     assert problems("\n\n", Format.CSV) == [
         "no company in the file (one row a company, and a header row in CSV)"
