@@ -19,7 +19,9 @@ __all__ = ["offboard", "retry"]
 OptionalRef = Annotated[
     str | None,
     typer.Argument(
-        help="Your own reference for the company (letters, digits, . _ @ : -).", callback=check_ref
+        metavar="REF",
+        help="Your own reference for the company (letters, digits, . _ @ : -).",
+        callback=check_ref,
     ),
 ]
 

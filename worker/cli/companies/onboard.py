@@ -53,7 +53,9 @@ def onboard(
     company_ref: Annotated[
         str | None,
         typer.Argument(
-            help="Your own reference for the company (letters, digits, . _ @ : -).", callback=check_ref
+            metavar="REF",
+            help="Your own reference for the company (letters, digits, . _ @ : -).",
+            callback=check_ref,
         ),
     ] = None,
     *,
