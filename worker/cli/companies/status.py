@@ -64,7 +64,7 @@ def status(
         typer.Option(
             "--meta",
             metavar="KEY=VALUE",
-            help="Only companies with this metadata (repeat: all must match); filtered here, not by Temporal.",
+            help="Only companies with this metadata (repeat: all must match); not searchable in Temporal.",
         ),
     ] = None,
 ) -> None:
@@ -77,10 +77,11 @@ def status(
 
     async def job(ctx: context.AppContext) -> list[CompanyStatus]:
         if company_ref is not None:
-            return [await ctx.oauth.status(company_ref)]
-        return await ctx.oauth.list(state)
+            one = await ctx.oauth.status(company_ref)
+            return [one] if wanted.items() <= one.metadata.items() else []
+        return await ctx.oauth.list(state, metadata=wanted or None)
 
-    rows = [row for row in run_job(job) if all(row.metadata.get(k) == v for k, v in wanted.items())]
+    rows = run_job(job)
     if as_json:
         payload = [jsonable(asdict(r)) for r in rows]
         typer.echo(json.dumps(payload[0] if company_ref and payload else payload, indent=2))
