@@ -209,7 +209,7 @@ def test_the_sandbox_doc_names_every_fault_and_admin_route() -> None:
         for method in route.methods or ()
         if method != "HEAD"
     ]
-    assert len(routes) == 14
+    assert len(routes) == 15
     assert [route for route in routes if f"`{route}`" not in doc] == []
 
 

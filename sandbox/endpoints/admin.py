@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.config import DEFAULT_SCOPE, SandboxConfig
+from sandbox.endpoints.errors import OAuthError
+from sandbox.endpoints.grants import parse_scope
 from sandbox.state.faults import parse_fault
+from sandbox.state.records import Grant
 from sandbox.state.store import SandboxStore
 
 __all__ = ["SETTABLE", "admin_routes"]
@@ -111,6 +115,36 @@ async def _add_employment(request: Request) -> Response:
     return JSONResponse({"employment_id": employment.id, "status": employment.status})
 
 
+async def _grant_elsewhere(request: Request) -> Response:
+    """A grant as if the company had consented to this client through another app: a refresh token made
+    outside the project under test, for tests of importing one."""
+    store = _store(request)
+    company = store.companies.get(request.path_params["company_id"])
+    if company is None:
+        return JSONResponse({"message": "no such company"}, status_code=404)
+    if company.revoked:
+        raise _BadRequest("the company revoked its consent; POST /sandbox/companies again to restore it")
+    scope = (await _body(request)).get("scope", company.scope)
+    if not isinstance(scope, str):
+        raise _BadRequest("scope must be a string")
+    try:
+        granted = " ".join(parse_scope(scope))
+    except OAuthError as err:
+        raise _BadRequest(err.description) from None
+    grant = Grant(
+        id=str(uuid.uuid4()),
+        company_id=company.id,
+        user_id=company.admin_user_id,
+        client_id=store.config.client_id,
+        scope=granted,
+    )
+    store.grants[grant.id] = grant
+    refresh = store.mint_refresh_token(grant)
+    return JSONResponse(
+        {"refresh_token": refresh.token, "company_id": company.id, "user_id": grant.user_id, "scope": granted}
+    )
+
+
 async def _grants(request: Request) -> Response:
     return JSONResponse({"grants": _store(request).describe_grants()})
 
@@ -178,6 +212,7 @@ def admin_routes() -> list[Route]:
         ("/sandbox/companies", _create_company, ["POST"]),
         ("/sandbox/companies/{company_id}/revoke", _revoke, ["POST"]),
         ("/sandbox/companies/{company_id}/employments", _add_employment, ["POST"]),
+        ("/sandbox/companies/{company_id}/grants", _grant_elsewhere, ["POST"]),
         ("/sandbox/grants", _grants, ["GET"]),
         ("/sandbox/stats", _stats, ["GET"]),
         ("/sandbox/introspect", _introspect, ["POST"]),

@@ -7,7 +7,10 @@ import os
 import sys
 from dataclasses import dataclass
 
-__all__ = ["CLI", "Done", "base_env", "run"]
+from tests.support.stack import CLIENT_ID, CLIENT_SECRET, CONNECT_KEY, REDIRECT_URI, Stack
+from tests.support.temporal import TEST_KEYS
+
+__all__ = ["CLI", "Done", "base_env", "run", "stack_env"]
 
 CLI = [sys.executable, "-m", "worker.cli.app"]
 
@@ -27,11 +30,33 @@ def base_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-async def run(*args: str, env: dict[str, str]) -> Done:
-    """Run ``remote-oauth ARGS`` with exactly ``env``; its exit code and output (fails after 60 s)."""
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+def stack_env(stack: Stack, *, task_queue: str | None = None) -> dict[str, str]:
+    """The environment of a CLI process that talks to ``stack`` (its queue, or ``task_queue``)."""
+    queue = task_queue or stack.task_queue
+    return base_env(
+        TEMPORAL_ADDRESS=stack.env.client.service_client.config.target_host,
+        REMOTE_GATEWAY_URL=stack.sandbox.url,
+        REMOTE_CLIENT_ID=CLIENT_ID,
+        REMOTE_CLIENT_SECRET=CLIENT_SECRET,
+        REMOTE_REDIRECT_URI=REDIRECT_URI,
+        REMOTE_OAUTH_CODEC_KEYS=TEST_KEYS,
+        REMOTE_OAUTH_CONNECT_KEYS=CONNECT_KEY,
+        REMOTE_OAUTH_TASK_QUEUE=queue,
+        REMOTE_OAUTH_TOKEN_TASK_QUEUE=queue,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+
+
+async def run(*args: str, env: dict[str, str], stdin: str | None = None) -> Done:
+    """Run ``remote-oauth ARGS`` with exactly ``env`` (and ``stdin``); its exit code and output (fails after
+    60 s)."""
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(None if stdin is None else stdin.encode()), 60)
     assert proc.returncode is not None
     return Done(proc.returncode, out.decode(), err.decode())

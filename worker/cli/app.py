@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from worker import context
+from worker.cli import companies as cli_companies
 from worker.cli import doctor as cli_doctor
 from worker.cli import keys as cli_keys
 from worker.cli import lazy as cli_lazy
 from worker.cli import partner as cli_partner
 from worker.cli import processes as cli_processes
-from worker.cli.checks import InputError, TokenMinTtl, check_ref, within_lifetime
-from worker.cli.jobs import Ref, jsonable, print_grant, run_job
+from worker.cli.checks import TokenMinTtl, within_lifetime
+from worker.cli.companies import status_table
+from worker.cli.jobs import Ref, print_grant, run_job
 from worker.shutdown import exit_process
 from workflows.io.codec import generate_key
-from workflows.io.connect_session import KEYGEN_HINT, generate_connect_key
-from workflows.types.company import CompanyStatus, Phase, RefreshPolicy
-from workflows.types.errors import ConfigurationError
+from workflows.io.connect_session import generate_connect_key
 from workflows.types.tokens import TokenGrant
-from workflows.types.untrusted import printable
+
+__all__ = ["app", "main", "status_table"]
 
 app = typer.Typer(
     name="remote-oauth",
@@ -37,95 +34,7 @@ app = typer.Typer(
 )
 
 
-def _age(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def status_table(rows: list[CompanyStatus]) -> str:
-    """The `list` command's table: one line per company, stored text made printable."""
-    header = ("COMPANY", "STATE", "REMOTE COMPANY ID", "EXPIRES", "NEXT REFRESH", "REFRESHES", "LAST ERROR")
-    lines = [header] + [
-        (
-            s.company_ref,
-            str(s.phase),
-            s.company_id or "-",
-            _age(s.expires_at),
-            _age(s.next_refresh_at),
-            str(s.refreshes),
-            # Stored text may quote a gateway or a browser: no escape sequence reaches the terminal.
-            printable(s.last_error or "-", 60),
-        )
-        for s in rows
-    ]
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in lines)
-
-
-@app.command()
-def onboard(
-    company_ref: Ref,
-    scope: Annotated[
-        str | None, typer.Option(help="Scopes to ask for (default: REMOTE_OAUTH_SCOPES).")
-    ] = None,
-    on_demand: Annotated[
-        bool, typer.Option("--on-demand", help="Refresh only when a token is asked for (saves rate budget).")
-    ] = False,
-    renew: Annotated[
-        bool, typer.Option(help="Issue a new consent state even if the current one is valid.")
-    ] = False,
-    company_id: Annotated[
-        str | None,
-        typer.Option(
-            "--company-id",
-            help="Pin the ref to this Remote company id (UUID): consent from any other company never binds.",
-        ),
-    ] = None,
-) -> None:
-    """Start (or join) a company's onboarding and print a connect link for its admin.
-
-    The link is on your web app (REMOTE_OAUTH_PUBLIC_URL, by default the origin of REMOTE_REDIRECT_URI),
-    signed with REMOTE_OAUTH_CONNECT_KEYS and valid for REMOTE_OAUTH_CONNECT_TTL; each run prints a new one.
-    Send it to the company's admin only: whoever opens it first can consent.
-    """
-
-    async def job(ctx: context.AppContext) -> None:
-        settings = dataclasses.replace(
-            context.company_settings(ctx.settings),
-            scope=scope,
-            refresh_policy=RefreshPolicy.ON_DEMAND if on_demand else RefreshPolicy.PROACTIVE,
-        )
-        link = await ctx.oauth.onboard(company_ref, settings=settings, renew=renew, company_id=company_id)
-        if link.authorize_url is None:
-            typer.echo(f"{company_ref} is {link.phase}: no consent needed")
-        elif link.connect_url is None:
-            raise ConfigurationError(f"no connect link can be made: {KEYGEN_HINT}")
-        else:
-            typer.echo(link.connect_url)
-
-    run_job(job)
-
-
-@app.command()
-def status(
-    company_ref: Annotated[
-        str | None, typer.Argument(help="One company; omit for a table of all.", callback=check_ref)
-    ] = None,
-    state: Annotated[Phase | None, typer.Option(help="Only companies in this state.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Show one company's status, or a table of every company (optionally filtered by state)."""
-
-    async def job(ctx: context.AppContext) -> list[CompanyStatus]:
-        if company_ref is not None:
-            return [await ctx.oauth.status(company_ref)]
-        return await ctx.oauth.list(state)
-
-    rows = run_job(job)
-    if as_json:
-        payload = [jsonable(asdict(r)) for r in rows]
-        typer.echo(json.dumps(payload[0] if company_ref else payload, indent=2))
-    else:
-        typer.echo(status_table(rows))
+cli_companies.register(app)
 
 
 @app.command()
@@ -144,45 +53,6 @@ def token(
         )
 
     print_grant(run_job(job), as_json)
-
-
-@app.command()
-def offboard(
-    company_ref: Ref,
-    reason: Annotated[str, typer.Option(help="Recorded in the webhook event.")] = "",
-) -> None:
-    """Forget a company's tokens and end its workflow (a company offboarded already stays so: exit 0)."""
-
-    async def job(ctx: context.AppContext) -> tuple[CompanyStatus, bool]:
-        current = await ctx.oauth.status(company_ref)
-        if current.phase is Phase.OFFBOARDED:
-            return current, False
-        return await ctx.oauth.offboard(company_ref, reason=reason), True
-
-    final, changed = run_job(job)
-    typer.echo(
-        f"{final.company_ref} is {final.phase}"
-        if changed
-        else f"{final.company_ref} is already {final.phase}"
-    )
-
-
-@app.command()
-def retry(company_ref: Ref) -> None:
-    """Ask a misconfigured company to try again now (after fixing the settings); refused in any other state."""
-
-    async def job(ctx: context.AppContext) -> CompanyStatus:
-        current = await ctx.oauth.status(company_ref)
-        if current.phase is not Phase.MISCONFIGURED:
-            raise InputError(
-                f"{company_ref} is {current.phase}, not misconfigured: retry is for a company whose "
-                "settings were refused (see `remote-oauth status`)"
-            )
-        await ctx.oauth.retry(company_ref)
-        return current
-
-    was = run_job(job)
-    typer.echo(f"{company_ref} retries now (it was misconfigured: {was.last_error or 'no error recorded'})")
 
 
 cli_partner.register(app)

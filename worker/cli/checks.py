@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from workflows.types.company import validate_company_ref
+from workflows.types.connection import validate_metadata
 from workflows.types.errors import ErrorType, RemoteOAuthError
 from workflows.types.tokens import TokenGrant
 
@@ -28,6 +29,8 @@ __all__ = [
     "check_uuid",
     "fail",
     "min_ttl_option",
+    "parse_meta",
+    "ref_problem",
     "within_lifetime",
 ]
 
@@ -52,17 +55,44 @@ def _shown(value: str) -> str:
     return repr(value[:_SHOWN] + ("..." if len(value) > _SHOWN else ""))
 
 
+def ref_problem(value: str) -> str | None:
+    """Why ``value`` is not a company reference (the line every command prints), or None if it is one."""
+    try:
+        validate_company_ref(value)
+    except ValueError:
+        return (
+            f"invalid company reference {_shown(value)}: use 1-128 letters, digits or . _ @ : - "
+            "(starting with a letter or digit)"
+        )
+    return None
+
+
 def check_ref(value: str | None) -> str | None:
     """A typer callback: the company reference, or one line and exit 1."""
     if value is None:
         return None
+    reason = ref_problem(value)
+    if reason is not None:
+        raise fail(reason)
+    return value
+
+
+def parse_meta(pairs: list[str] | None) -> dict[str, str] | None:
+    """``--meta key=value`` options as metadata (None when none was given), or one line and exit 1."""
+    if not pairs:
+        return None
+    meta: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise fail(f"--meta takes key=value, not {_shown(pair)}")
+        if key in meta:
+            raise fail(f"--meta names {_shown(key)} twice")
+        meta[key] = value
     try:
-        return validate_company_ref(value)
-    except ValueError:
-        raise fail(
-            f"invalid company reference {_shown(value)}: use 1-128 letters, digits or . _ @ : - "
-            "(starting with a letter or digit)"
-        ) from None
+        return validate_metadata(meta)
+    except ValueError as err:
+        raise fail(f"--meta: {err}") from None
 
 
 def check_uuid(flag: str, value: str | None) -> str | None:

@@ -41,12 +41,21 @@ def run_job(job: Callable[[context.AppContext], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(go())
-    except (RemoteOAuthError, ValueError) as err:
-        typer.echo(f"error: {printable(str(err), 500)}", err=True)  # may quote stored gateway text
+    except (RemoteOAuthError, ValueError, RPCError) as err:
+        typer.echo(f"error: {problem(err)}", err=True)
         raise typer.Exit(1) from None
-    except RPCError as err:
-        typer.echo(f"error: Temporal said {err.status.name}: {err.message}", err=True)
-        raise typer.Exit(1) from None
+
+
+def problem(err: Exception) -> str | None:
+    """The one line (without ``error: ``) a known failure is reported as; None for anything else (a bug).
+
+    Single commands print it after ``error: ``, bulk commands after the company's ref.
+    """
+    if isinstance(err, RemoteOAuthError | ValueError):
+        return printable(str(err), 500)  # may quote stored gateway text
+    if isinstance(err, RPCError):
+        return f"Temporal said {err.status.name}: {printable(err.message, 500)}"
+    return None
 
 
 def jsonable(value: Any) -> Any:
@@ -67,4 +76,4 @@ def print_grant(grant: TokenGrant, as_json: bool) -> None:
         typer.echo(grant.access_token)
 
 
-__all__ = ["Ref", "jsonable", "print_grant", "run_job"]
+__all__ = ["Ref", "jsonable", "print_grant", "problem", "run_job"]

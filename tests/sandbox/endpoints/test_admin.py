@@ -220,3 +220,46 @@ async def test_admin_changes_accept_only_json(sandbox: Sandbox) -> None:
     assert (await sandbox.client.get("/sandbox/settings")).json()["auto_approve"] is CONFIG.auto_approve
     changed = await sandbox.client.post("/sandbox/settings", json={"auto_approve": True})
     assert (changed.status_code, changed.json()["auto_approve"]) == (200, True)
+
+
+async def test_a_grant_made_elsewhere_refreshes_like_one_made_here(sandbox: Sandbox) -> None:
+    """``POST /sandbox/companies/{id}/grants`` mints a refresh token the token endpoint honours, with the
+    company's ids and the asked scope; a revoked company gets none, an unknown one is 404."""
+    company = (
+        await sandbox.client.post("/sandbox/companies", json={"name": "acme", "scope": "company:read"})
+    ).json()
+    minted = await sandbox.client.post(
+        f"/sandbox/companies/{company['company_id']}/grants", json={"scope": "company:read employment:read"}
+    )
+    assert minted.status_code == 200
+    grant = minted.json()
+    assert {k: v for k, v in grant.items() if k != "refresh_token"} == {
+        "company_id": company["company_id"],
+        "user_id": company["user_id"],
+        "scope": "company:read employment:read",
+    }
+    refreshed = await refresh(sandbox.client, grant["refresh_token"])
+    assert refreshed.status_code == 200
+    facts = (
+        await sandbox.client.post("/sandbox/introspect", json={"token": refreshed.json()["access_token"]})
+    ).json()
+    assert (facts["active"], facts["company_id"], facts["scope"]) == (
+        True,
+        company["company_id"],
+        "company:read employment:read",
+    )
+    default = (
+        await sandbox.client.post(f"/sandbox/companies/{company['company_id']}/grants", json={})
+    ).json()
+    assert default["scope"] == "company:read"
+
+    await sandbox.client.post(f"/sandbox/companies/{company['company_id']}/revoke", json={})
+    assert (await refresh(sandbox.client, grant["refresh_token"])).status_code == 400
+    refused = await sandbox.client.post(f"/sandbox/companies/{company['company_id']}/grants", json={})
+    assert refused.status_code == 422
+    unknown = await sandbox.client.post("/sandbox/companies/nope/grants", json={})
+    assert (unknown.status_code, unknown.json()) == (404, {"message": "no such company"})
+    bad = await sandbox.client.post(
+        f"/sandbox/companies/{company['company_id']}/grants", json={"scope": "not a scope!"}
+    )
+    assert bad.status_code == 422

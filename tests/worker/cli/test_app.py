@@ -16,17 +16,14 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
-from tests.support.cli import Done, base_env, run
+from tests.support.cli import Done, base_env, run, stack_env
 from tests.support.stack import (
-    CLIENT_ID,
     CLIENT_SECRET,
-    CONNECT_KEY,
-    REDIRECT_URI,
     Stack,
     make_stack,
     settings_for,
 )
-from tests.support.temporal import TEST_KEYS, fresh_task_queue
+from tests.support.temporal import fresh_task_queue
 from worker.api import RemoteOAuth
 from worker.runner import WorkerOptions, running_workers
 from workflows.io.settings import Secret
@@ -45,17 +42,7 @@ class Cli:
 @pytest_asyncio.fixture(loop_scope="session")
 async def cli(dev_server_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Cli]:
     async with make_stack(dev_server_env, task_queue, config=SandboxConfig(auto_approve=True)) as stack:
-        env = base_env(
-            TEMPORAL_ADDRESS=dev_server_env.client.service_client.config.target_host,
-            REMOTE_GATEWAY_URL=stack.sandbox.url,
-            REMOTE_CLIENT_ID=CLIENT_ID,
-            REMOTE_CLIENT_SECRET=CLIENT_SECRET,
-            REMOTE_REDIRECT_URI=REDIRECT_URI,
-            REMOTE_OAUTH_CODEC_KEYS=TEST_KEYS,
-            REMOTE_OAUTH_CONNECT_KEYS=CONNECT_KEY,
-            REMOTE_OAUTH_TASK_QUEUE=task_queue,
-            REMOTE_OAUTH_TOKEN_TASK_QUEUE=task_queue,
-        )
+        env = stack_env(stack)
         yield Cli(stack=stack, env=env)
 
 
