@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -55,6 +56,8 @@ async def test_reconnect_with_a_narrower_scope_while_tokens_keep_working(stack: 
     during = await stack.oauth.token("acme")
     assert during.access_token == old.access_token
     assert (await introspect(stack, during.access_token))["active"] is True
+    async with httpx.AsyncClient(base_url=stack.sandbox.url, auth=stack.oauth.auth("acme")) as api:
+        assert (await api.get("/v1/companies")).status_code == 200  # API calls go on while consent is asked
 
     callback = await stack.approve(link, company_name="Acme acme")
     assert (await stack.oauth.token("acme")).access_token == old.access_token  # still, until the exchange
@@ -69,6 +72,12 @@ async def test_reconnect_with_a_narrower_scope_while_tokens_keep_working(stack: 
     assert fresh.access_token != old.access_token
     seen = await introspect(stack, fresh.access_token)
     assert (seen["active"], seen["scope"], seen["company_id"]) == (True, NARROW, company_id)
+    async with httpx.AsyncClient(base_url=stack.sandbox.url, auth=stack.oauth.auth("acme")) as api:
+        answer = await api.get("/v1/companies")
+    assert (answer.status_code, answer.request.headers["authorization"]) == (
+        200,
+        f"Bearer {fresh.access_token}",
+    )
     # The link is single-use: replaying the callback changes nothing.
     with pytest.raises(NotReadyError) as replayed:
         await stack.oauth.complete_consent(callback)
