@@ -23,7 +23,9 @@ T = TypeVar("T")
 Ref = Annotated[
     str,
     typer.Argument(
-        help="Your own reference for the company (letters, digits, . _ @ : -).", callback=check_ref
+        metavar="REF",
+        help="Your own reference for the company (letters, digits, . _ @ : -).",
+        callback=check_ref,
     ),
 ]
 

@@ -96,7 +96,12 @@ def retry(
                 f"retry --state takes only misconfigured, not {state}: only a misconfigured company waits "
                 "for a retry (see `remote-oauth status --state`)"
             )
-        run_bulk(_misconfigured, _retried, concurrency=concurrency)
+        run_bulk(
+            _misconfigured,
+            _retried,
+            concurrency=concurrency,
+            summary_line=lambda done: done.line if done.ok or done.failed else "no company is misconfigured",
+        )
         return
     assert company_ref is not None  # exactly one of the two is given (checked above)
     one = company_ref
