@@ -181,6 +181,10 @@ class CompanyTransitions(CompanyState):
             self._notify("company_mismatch", message)
             return False
         self._take(grant, requested_at, refreshed=True)
+        if self._company_id is None and grant.company_id is not None:
+            # An import that named no company: the first refresh binds the one the gateway names, for good.
+            self._company_id, self._user_id = grant.company_id, self._user_id or grant.user_id
+            self._publish()
         record_lead_time(token.expires_at, requested_at, policy=self._settings.refresh_policy)
         self._flight.land()
         return True

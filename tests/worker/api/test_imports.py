@@ -146,3 +146,17 @@ async def test_bad_rows_are_refused_before_anything_starts(
     assert "rt-secret-value" not in str(refused.value)
     with pytest.raises(NotFoundError):  # nothing was started
         await stack.oauth.status("row")
+
+
+async def test_an_import_without_a_company_id_is_bound_by_its_first_refresh(stack: Stack) -> None:
+    """The gateway's answer names the company: from then on the ref is pinned to it, so consent for another
+    company through a reconnect link is refused."""
+    company = await elsewhere(stack, "Unnamed Co")
+    unnamed = ImportedCompany(company_ref="unnamed-co", refresh_token=company.refresh_token)
+    assert (await stack.oauth.import_company(unnamed)).result is ImportResult.IMPORTED
+    status = await stack.oauth.status("unnamed-co")
+    assert (status.company_id, status.user_id) == (company.company_id, company.user_id)
+    link = await stack.oauth.reconnect("unnamed-co")
+    result = await stack.oauth.complete_consent(await stack.approve(link, company_name="Someone Else"))
+    assert result.error_type == ErrorType.COMPANY_MISMATCH
+    assert (await stack.oauth.status("unnamed-co")).company_id == company.company_id
