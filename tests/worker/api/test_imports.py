@@ -3,6 +3,7 @@ another token store would have), proven by the first refresh (time-skipping serv
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -88,6 +89,24 @@ async def test_a_company_waiting_for_consent_takes_the_imported_grant(stack: Sta
     company = await elsewhere(stack, "Waiting One")
     outcome = await stack.oauth.import_company(company)
     assert (outcome.result, outcome.phase) == (ImportResult.REPLACED, Phase.ACTIVE)
+
+
+async def test_a_pinned_company_keeps_its_pin(stack: Stack) -> None:
+    """A ref pinned while it waits for consent: an import naming no company is held to the pin (another
+    company's token is refused by its first refresh), one naming another company needs ``replace``."""
+    pinned = await elsewhere(stack, "Pinned Co")
+    other = await elsewhere(stack, "Other Co")
+    await stack.oauth.onboard("pinned-co", company_id=pinned.company_id)
+    with pytest.raises(InvalidInputError) as named:
+        await stack.oauth.import_company(dataclasses.replace(other, company_ref="pinned-co"))
+    assert "--replace" in str(named.value)
+    assert other.refresh_token not in str(named.value)
+    unnamed = ImportedCompany(company_ref="pinned-co", refresh_token=other.refresh_token)
+    held = await stack.oauth.import_company(unnamed)
+    assert (held.result, held.phase) == (ImportResult.REFUSED, Phase.CONSENT_REVOKED)
+    assert (await stack.oauth.status("pinned-co")).company_id == pinned.company_id
+    right = dataclasses.replace(pinned, company_ref="pinned-co", company_id=None)
+    assert (await stack.oauth.import_company(right)).phase is Phase.ACTIVE
 
 
 async def test_import_keeps_metadata_and_pins_the_company(stack: Stack) -> None:

@@ -141,6 +141,14 @@ async def import_company(
     if existing is not None and existing.phase.has_token and not replace:
         detail = f"{ref} is already {existing.phase}; pass replace (--replace) to overwrite its grant"
         return ImportOutcome(ref, ImportResult.ALREADY_PRESENT, existing.phase, detail)
+    if existing is not None and existing.company_id is not None and not replace:
+        # A ref pinned (onboard --company-id) while it waits for consent keeps its pin.
+        if company.company_id not in (None, existing.company_id):
+            raise InvalidInputError(
+                f"{ref} is pinned to Remote company {existing.company_id}, the import names "
+                f"{company.company_id}: pass replace (--replace) to overwrite the pin"
+            )
+        company = dataclasses.replace(company, company_id=existing.company_id)
     policy = (
         WorkflowIDConflictPolicy.FAIL if existing is None else WorkflowIDConflictPolicy.TERMINATE_EXISTING
     )
