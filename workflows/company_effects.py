@@ -9,7 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 
 from workflows.types.company import Phase
@@ -28,13 +28,26 @@ SEARCH_ATTRIBUTES = (STATE_KEY, COMPANY_ID_KEY)
 _PUBLISHED = MappingProxyType({Phase.REFRESHING: Phase.ACTIVE, Phase.EXCHANGING: Phase.AWAITING_CONSENT})
 
 
+def start_attributes(enabled: bool) -> TypedSearchAttributes:
+    """The search attributes a new company's workflow starts with: its first state, so no upsert is needed."""
+    if not enabled:
+        return TypedSearchAttributes.empty
+    return TypedSearchAttributes([SearchAttributePair(STATE_KEY, str(Phase.AWAITING_CONSENT))])
+
+
 class CompanyEffects:
     """Search-attribute upserts (only on change) and background webhook notifications of one company."""
 
-    def __init__(self, company_ref: str, *, search_attributes: bool) -> None:
+    def __init__(self, company_ref: str, *, search_attributes: bool, fresh: bool) -> None:
         self._ref = company_ref
         self._enabled = search_attributes
         self._published: tuple[str, str] | None = None
+        if fresh:
+            # Onboarding starts the workflow with its first state already set (``start_attributes``): that
+            # saves an upsert. Only a fresh start: a continued run's inherited ones were always upserted again.
+            given = workflow.info().typed_search_attributes
+            state = given.get(STATE_KEY)
+            self._published = (state, given.get(COMPANY_ID_KEY) or "") if state else None
         self._notifications: list[workflow.ActivityHandle[NotifyResult]] = []
 
     def publish(self, phase: Phase, company_id: str | None) -> None:

@@ -44,7 +44,9 @@ class CompanyTransitions(CompanyState):
         super().__init__(start)
         # One state-changing handler at a time: this is what makes refresh single-flight.
         self._flight = SingleFlight()
-        self._effects = CompanyEffects(start.company_ref, search_attributes=start.settings.search_attributes)
+        self._effects = CompanyEffects(
+            start.company_ref, search_attributes=start.settings.search_attributes, fresh=start.memory is None
+        )
 
     async def _issue_link(self) -> None:
         self._pending = await self._new_link(self._settings.scope)

@@ -20,7 +20,7 @@ from random import Random
 from typing import Any, NoReturn, cast
 
 from temporalio import workflow
-from temporalio.common import MetricMeter
+from temporalio.common import MetricMeter, TypedSearchAttributes
 
 __all__ = ["ActivityCall", "ContinuedAsNew", "ModelLoop", "ModelRuntime"]
 
@@ -57,6 +57,11 @@ class _Info:
 
     def is_continue_as_new_suggested(self) -> bool:
         return self._runtime.suggest_continue_as_new
+
+    @property
+    def typed_search_attributes(self) -> TypedSearchAttributes:
+        """As the model starts workflows: without search attributes (the first state is upserted)."""
+        return TypedSearchAttributes.empty
 
 
 class ModelRuntime(workflow._Runtime):

@@ -21,7 +21,7 @@ from worker.api.companies.checked import checked_metadata, checked_scope, pinned
 from worker.api.fresh import FreshTokens
 from worker.api.rpc import not_ready, rpc_error
 from workflows.company import CompanyConsentWorkflow
-from workflows.company_effects import COMPANY_ID_KEY, STATE_KEY
+from workflows.company_effects import COMPANY_ID_KEY, STATE_KEY, start_attributes
 from workflows.io.connect_session import ConnectLinks
 from workflows.io.telemetry import spans
 from workflows.types.company import (
@@ -127,11 +127,13 @@ class CompanyTokens:
     ) -> Onboarding:
         pin = pinned_company_id(company_id)
         meta = checked_metadata(metadata)
+        chosen = settings or self._settings
         handle = await self._client.start_workflow(
             CompanyConsentWorkflow.run,
-            CompanyInput(company_ref=company_ref, settings=settings or self._settings, metadata=meta),
+            CompanyInput(company_ref=company_ref, settings=chosen, metadata=meta),
             id=company_workflow_id(company_ref),
             task_queue=self._task_queue,
+            search_attributes=start_attributes(chosen.search_attributes),
             # Onboarding twice joins the running workflow: one company, one workflow, one link.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
