@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from bench import scenarios, token_reads
-from bench.cost.scenario import action_figures
+from bench.cost.scenario import SHORT_TTL, action_figures
 from bench.figures import Figure, header, row
 from bench.stack import bench_stack, dev_server, unlimited_sandbox
 from worker.shutdown import exit_process
@@ -34,13 +34,21 @@ class Sizes:
     scale_seconds: float
     action_cycles: int
     """Scenario (7): refresh cycles and keep-alives counted (a few seconds each), and as many onboardings."""
+    action_ttl: int = SHORT_TTL
+    """Scenario (7): the token lifetime of the counted cycles (a refresh every half of it)."""
 
     @staticmethod
     def pick(quick: bool) -> Sizes:
         """Quick: under a minute. Full: the sizes docs/benchmarks.md reports."""
         if quick:
             return Sizes(
-                samples=15, concurrent=10, companies=200, company_ttl=12, scale_seconds=12.0, action_cycles=1
+                samples=15,
+                concurrent=10,
+                companies=200,
+                company_ttl=12,
+                scale_seconds=12.0,
+                action_cycles=1,
+                action_ttl=SHORT_TTL // 2,
             )
         return Sizes(
             samples=200,
@@ -85,7 +93,8 @@ async def main_figures(sizes: Sizes, *, scale: bool, others: bool = True) -> lis
                 show(await scenarios.token_use(stack, sizes.samples * 5))
                 show(await token_reads.token_reads(stack, sizes.samples))
             # Its own dev server: the action counter is per namespace, and (1)-(6) leave companies running.
-            show(await action_figures(sizes.action_cycles, onboardings=max(2, sizes.action_cycles)))
+            cycles = sizes.action_cycles
+            show(await action_figures(cycles, onboardings=max(2, cycles), short_ttl=sizes.action_ttl))
         if scale:
             from bench.scale import scale_figures  # noqa: PLC0415 - heavy scenario, only when asked
 
@@ -117,11 +126,14 @@ def main(argv: list[str] | None = None) -> int:
             ttl_for(args.companies),
             sizes.scale_seconds,
             sizes.action_cycles,
+            sizes.action_ttl,
         )
     if args.actions:
         print(header(f"remote-oauth bench, billable actions: {machine()}"), flush=True)
         cycles = sizes.action_cycles
-        for fig in asyncio.run(action_figures(cycles, onboardings=max(2, cycles))):
+        for fig in asyncio.run(
+            action_figures(cycles, onboardings=max(2, cycles), short_ttl=sizes.action_ttl)
+        ):
             print(row(fig), flush=True)
         return 0
     if args.rate:

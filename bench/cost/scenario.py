@@ -26,12 +26,12 @@ from workflows.io.codec import Keyring, generate_key
 from workflows.schedule import RefreshTiming
 from workflows.types.company import CompanySettings, RefreshPolicy
 
-__all__ = ["action_figures"]
+__all__ = ["SHORT_TTL", "action_figures"]
 
 TARGETS = {"onboarding": 10.0, "cycle": 3.0, "keepalive": 3.0}
 SHORT_TTL = 8
-"""Token lifetime while counting proactive cycles: a refresh every 4 s (half the lifetime, no jitter)."""
-KEEPALIVE_SECONDS = 4.0
+"""Token lifetime while counting proactive cycles: a refresh every 4 s (half the lifetime, no jitter); the
+keep-alive is as often. ``--quick`` halves it (the meter's flush still fits between two cycles)."""
 
 
 def _free_port() -> int:
@@ -49,12 +49,12 @@ async def _between(meter: ActionMeter, events: int, run: Callable[[], Awaitable[
     return Cost(after - before, events)
 
 
-async def _timed_cycles(meter: ActionMeter, stack: Stack, cycles: int) -> Cost:
+async def _timed_cycles(meter: ActionMeter, stack: Stack, cycles: int, short_ttl: int) -> Cost:
     """Actions over ``cycles`` refreshes the workflow's own timer makes (each read just after a refresh)."""
 
     async def refreshed(count: int) -> None:
         wanted = stack.token_requests() + count
-        deadline = time.monotonic() + count * SHORT_TTL * 2
+        deadline = time.monotonic() + count * short_ttl * 2
         while time.monotonic() < deadline:
             if stack.token_requests() >= wanted:
                 break
@@ -75,14 +75,14 @@ async def _stack(env: WorkflowEnvironment, ttl: int, settings: CompanySettings) 
         yield stack
 
 
-async def action_figures(cycles: int, onboardings: int) -> list[Figure]:
+async def action_figures(cycles: int, onboardings: int, short_ttl: int = SHORT_TTL) -> list[Figure]:
     """Scenario (7) on its own dev server: counts, then the company-month projections."""
     port = _free_port()
     exact = RefreshTiming(max_jitter_seconds=0)
     proactive = CompanySettings(timing=exact)
     on_demand = CompanySettings(timing=exact, refresh_policy=RefreshPolicy.ON_DEMAND)
     keepalive = CompanySettings(
-        timing=exact, refresh_policy=RefreshPolicy.ON_DEMAND, keepalive_seconds=KEEPALIVE_SECONDS
+        timing=exact, refresh_policy=RefreshPolicy.ON_DEMAND, keepalive_seconds=short_ttl / 2
     )
     async with (
         dev_server(Keyring.parse(generate_key("bench-actions")), log_level="error", metrics_port=port) as env,
@@ -105,15 +105,15 @@ async def action_figures(cycles: int, onboardings: int) -> list[Figure]:
             # than the min_ttl asked is refused after the refresh, never handed out).
             (await stack.http.post("/sandbox/settings", json={"token_ttl": 7200})).raise_for_status()
             on_read = await _between(meter, onboardings, read_all)
-        async with _stack(env, SHORT_TTL, proactive) as stack:
+        async with _stack(env, short_ttl, proactive) as stack:
             await stack.connect("cycling")
-            cycle = await _timed_cycles(meter, stack, cycles)
-        async with _stack(env, SHORT_TTL, CompanySettings(timing=exact, cycles_per_run=1)) as stack:
+            cycle = await _timed_cycles(meter, stack, cycles, short_ttl)
+        async with _stack(env, short_ttl, CompanySettings(timing=exact, cycles_per_run=1)) as stack:
             await stack.connect("continuing")
-            with_can = await _timed_cycles(meter, stack, cycles)
+            with_can = await _timed_cycles(meter, stack, cycles, short_ttl)
         async with _stack(env, 3600, keepalive) as stack:
             await stack.connect("idle")
-            day = await _timed_cycles(meter, stack, cycles)
+            day = await _timed_cycles(meter, stack, cycles, short_ttl)
     return _figures(onboarding, on_read, cycle, with_can, day)
 
 
