@@ -31,6 +31,7 @@ __all__ = [
     "min_ttl_option",
     "parse_meta",
     "ref_problem",
+    "uuid_form",
     "within_lifetime",
 ]
 
@@ -95,15 +96,20 @@ def parse_meta(pairs: list[str] | None) -> dict[str, str] | None:
         raise fail(f"--meta: {err}") from None
 
 
+def uuid_form(value: str) -> str | None:
+    """``value`` as a canonical UUID if it is one in its 8-4-4-4-12 form (any case), else None."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    return str(parsed) if str(parsed) == value.lower() else None
+
+
 def check_uuid(flag: str, value: str | None) -> str | None:
     """``value`` if it is a UUID in its 8-4-4-4-12 form, else one line naming ``flag`` and exit 1."""
     if value is None:
         return None
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or str(parsed) != value.lower():
+    if uuid_form(value) is None:
         raise fail(f"{flag} must be a UUID like 3fa85f64-5717-4562-b3fc-2c963f66afa6, not {_shown(value)}")
     return value
 

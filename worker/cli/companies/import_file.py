@@ -13,14 +13,13 @@ import csv
 import io
 import json
 import re
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from worker.api import ImportedCompany
-from worker.cli.checks import ref_problem
+from worker.cli.checks import ref_problem, uuid_form
 from workflows.types.connection import check_scope, validate_metadata
 
 __all__ = ["FIELDS", "REQUIRED", "Format", "ImportFileError", "ImportRow", "format_of", "parse"]
@@ -236,14 +235,10 @@ def _row(line: int, record: dict[str, object], problems: list[str]) -> ImportRow
 def _uuid(value: str | None, name: str, bad: _Bad) -> str | None:
     if value is None:
         return None
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or str(parsed) != value.lower():
+    canonical = uuid_form(value)
+    if canonical is None:
         bad(f"{name} must be a UUID like {_UUID_EXAMPLE}")
-        return None
-    return str(parsed)
+    return canonical
 
 
 def _moment(value: str | None, bad: _Bad) -> datetime | None:
