@@ -177,10 +177,7 @@ class CompanyTransitions(CompanyState):
             # Only an imported token can belong to another company than the bound one: never keep it.
             message = company_mismatch_message(self._company_id, grant.company_id)
             self._to_revoked(message)
-            self._kept.record(message, ErrorType.COMPANY_MISMATCH)
-            self._publish()
-            await self._issue_link()
-            self._notify("company_mismatch", message)
+            await self._on_mismatch(message)
             return False
         self._take(grant, requested_at, refreshed=True)
         if self._company_id is None and grant.company_id is not None:

@@ -33,7 +33,7 @@ from workflows.types.errors import ErrorType, InvalidInputError, NotReadyError
 from workflows.types.kept_token import FreshnessRequest
 from workflows.types.tokens import TokenGrant
 
-__all__ = ["ImportOutcome", "ImportResult", "ImportedCompany", "import_company"]
+__all__ = ["MAX_REFRESH_TOKEN", "ImportOutcome", "ImportResult", "ImportedCompany", "import_company"]
 
 MAX_REFRESH_TOKEN = 4096
 """Longer than any refresh token a gateway issues; a longer value is a wrong column, not a token."""

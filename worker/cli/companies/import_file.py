@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from worker.api import ImportedCompany
+from worker.api.companies.imports import MAX_REFRESH_TOKEN
 from worker.cli.checks import ref_problem, uuid_form
 from workflows.types.connection import check_scope, validate_metadata
 
@@ -26,8 +27,6 @@ __all__ = ["FIELDS", "REQUIRED", "Format", "ImportFileError", "ImportRow", "form
 
 FIELDS = ("ref", "refresh_token", "company_id", "user_id", "scope", "expires_at", "meta")
 REQUIRED = ("ref", "refresh_token")
-MAX_TOKEN = 4096
-"""Longer than any refresh token a gateway issues; a longer value is a column of something else."""
 
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII, no spaces: a token is one word
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
@@ -206,8 +205,10 @@ def _row(line: int, record: dict[str, object], problems: list[str]) -> ImportRow
     ref, token = text("ref"), text("refresh_token")
     if ref is not None and ref_problem(ref) is not None:
         bad("ref must be 1-128 letters, digits or . _ @ : - (starting with a letter or digit)")
-    if token is not None and (len(token) > MAX_TOKEN or not _TOKEN.fullmatch(token)):
-        bad(f"refresh_token must be one token: no spaces or control characters, at most {MAX_TOKEN} long")
+    if token is not None and (len(token) > MAX_REFRESH_TOKEN or not _TOKEN.fullmatch(token)):
+        bad(
+            f"refresh_token must be one token: no spaces or control characters, at most {MAX_REFRESH_TOKEN} long"
+        )
     company_id = _uuid(text("company_id"), "company_id", bad)
     user_id = _uuid(text("user_id"), "user_id", bad)
     scope = text("scope")
